@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# mmdebstrap customize hook of the Airflow image: runs on the build host with the rootfs as $1,
+# after the Debian packages are installed (/proc, /sys, /dev and resolv.conf are set up inside).
+# Inputs from images/build.sh: IMAGES_DIR (images/ of the repo), PIP_CACHE (host directory).
+set -euo pipefail
+
+root="$1"
+: "${IMAGES_DIR:?}" "${PIP_CACHE:?}"
+venv=/home/airflow/.local
+
+# User airflow: uid 50000, primary group root (gid 0), like the official image, so that an
+# arbitrary uid with gid 0 (OpenShift-style) can still write everything group-writable.
+chroot "$root" useradd --uid 50000 --gid 0 --home-dir /home/airflow --create-home \
+  --shell /bin/bash --no-log-init airflow
+
+# Python virtualenv from Debian's python3.11, filled only from the hash-pinned lock, wheels only.
+chroot "$root" python3 -m venv "$venv"
+install -m 0644 "$IMAGES_DIR/airflow/requirements.lock" "$root/tmp/requirements.lock"
+mkdir -p "$PIP_CACHE" "$root/tmp/pip-cache"
+mount --bind "$PIP_CACHE" "$root/tmp/pip-cache"
+trap 'umount "$root/tmp/pip-cache"' EXIT
+chroot "$root" env PIP_CACHE_DIR=/tmp/pip-cache PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 \
+  "$venv/bin/pip" install --quiet --no-deps --require-hashes --only-binary :all: \
+  -r /tmp/requirements.lock
+umount "$root/tmp/pip-cache"
+trap - EXIT
+rmdir "$root/tmp/pip-cache"
+rm -f "$root/tmp/requirements.lock"
+
+# AIRFLOW_HOME and its usual subdirectories: owned 50000:0 and group-writable.
+install -d -o 50000 -g 0 -m 0775 "$root/opt/airflow" "$root/opt/airflow/dags" \
+  "$root/opt/airflow/logs" "$root/opt/airflow/plugins"
+chown -R 50000:0 "$root/home/airflow"
+chmod -R g+rwX "$root/home/airflow"
+chmod 0775 "$root/home/airflow"
+
+install -m 0755 "$IMAGES_DIR/airflow/entrypoint.sh" "$root/entrypoint"
+
+# Keep the image lean: no apt lists/caches, docs or man pages (copyright files stay).
+rm -rf "$root/var/cache/apt/"*.bin "$root/var/cache/apt/archives/"*.deb \
+  "$root/var/log/apt/"* "$root/var/log/dpkg.log" "$root/root/.cache"

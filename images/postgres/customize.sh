@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# mmdebstrap customize hook of the Postgres image: runs on the build host with the rootfs as $1
+# (/proc, /sys, /dev, resolv.conf and the apt lists are set up inside). The postgres user and
+# group (999:999) are created BEFORE the package is installed, so the package adopts them.
+# Inputs from images/build.sh: IMAGES_DIR, POSTGRES_MAJOR, POSTGRES_PKG_SPEC (name[=version] list).
+set -euo pipefail
+
+root="$1"
+: "${IMAGES_DIR:?}" "${POSTGRES_MAJOR:?}" "${POSTGRES_PKG_SPEC:?}"
+
+chroot "$root" groupadd --system --gid 999 postgres
+chroot "$root" useradd --system --uid 999 --gid 999 --home-dir /var/lib/postgresql \
+  --no-create-home --shell /bin/bash --comment "PostgreSQL administrator" --no-log-init postgres
+
+# Debian's postgresql-common would create a "main" cluster under /var/lib/postgresql/15/main;
+# the entrypoint runs initdb on PGDATA instead.
+mkdir -p "$root/etc/postgresql-common"
+echo "create_main_cluster = false" >"$root/etc/postgresql-common/createcluster.conf"
+
+# shellcheck disable=SC2086 # POSTGRES_PKG_SPEC is a space-separated package list
+chroot "$root" env DEBIAN_FRONTEND=noninteractive \
+  apt-get install --yes --quiet --no-install-recommends $POSTGRES_PKG_SPEC
+
+uid="$(chroot "$root" id -u postgres):$(chroot "$root" id -g postgres)"
+[[ "$uid" == "999:999" ]] || { echo "postgres user is $uid, expected 999:999" >&2; exit 1; }
+
+# /var/lib/postgresql is usually a volume (PVC): PGDATA is created below it at first start.
+install -d -o 999 -g 999 -m 0755 "$root/var/lib/postgresql"
+install -d -o 999 -g 999 -m 0700 "$root/var/lib/postgresql/data"
+# Socket directory (/var/run is a symlink to /run: use the real path, never the host's):
+# writable for any uid (sticky, setgid) so a non-999 uid still works.
+install -d -o 999 -g 999 -m 3777 "$root/run/postgresql"
+install -d -m 0755 "$root/docker-entrypoint-initdb.d"
+
+install -m 0755 "$IMAGES_DIR/postgres/entrypoint.sh" "$root/entrypoint"
+
+rm -rf "$root/var/cache/apt/"*.bin "$root/var/cache/apt/archives/"*.deb \
+  "$root/var/log/apt/"* "$root/var/log/dpkg.log"
