@@ -18,8 +18,11 @@ mkdir -p "$root/etc/postgresql-common"
 echo "create_main_cluster = false" >"$root/etc/postgresql-common/createcluster.conf"
 
 # shellcheck disable=SC2086 # POSTGRES_PKG_SPEC is a space-separated package list
-chroot "$root" env DEBIAN_FRONTEND=noninteractive \
-  apt-get install --yes --quiet --no-install-recommends $POSTGRES_PKG_SPEC
+chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root DEBIAN_FRONTEND=noninteractive \
+  apt-get install --yes --quiet=2 --no-install-recommends $POSTGRES_PKG_SPEC >"$root/tmp/apt.log" 2>&1 ||
+  { tail -n 40 "$root/tmp/apt.log" >&2; exit 1; }
+grep -E '^(Setting up postgresql|Unpacking postgresql-1)' "$root/tmp/apt.log" >&2 || true
+rm -f "$root/tmp/apt.log"
 
 uid="$(chroot "$root" id -u postgres):$(chroot "$root" id -g postgres)"
 [[ "$uid" == "999:999" ]] || { echo "postgres user is $uid, expected 999:999" >&2; exit 1; }

@@ -1,0 +1,1 @@
+"""Helpers of the static test harness (no cluster, no mocks of the Kubernetes API)."""
