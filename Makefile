@@ -1,0 +1,58 @@
+# The two commands a newcomer needs:
+#   make up     a kind cluster running Airflow from inventories/local (UI address and password printed)
+#   make test   everything CI runs: lint, sanity, unit and render tests, then Molecule on a real kind cluster
+SHELL := /bin/bash
+VENV ?= .venv
+BIN := $(VENV)/bin
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: help venv up down test static lint sanity unit render-tests build molecule cluster images clean
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+venv: $(VENV)/.installed ## pinned Python tooling in .venv
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+up: venv ## bring up a kind cluster running Airflow (inventories/local)
+	scripts/up.sh
+
+down: ## delete the kind cluster
+	cluster/down.sh
+
+test: venv ## the whole suite, as CI runs it (static checks, then Molecule on kind)
+	scripts/test.sh
+
+static: lint sanity unit render-tests build ## every check that needs no cluster
+
+lint: venv ## yamllint and ansible-lint (production profile)
+	$(BIN)/yamllint .
+	$(BIN)/ansible-lint
+
+sanity: venv ## ansible-test sanity on a copy laid out as ansible_collections/airflow_k8s/platform
+	scripts/sanity.sh
+
+unit: venv ## pytest of the plugins and of the test helpers
+	$(BIN)/pytest -q tests/unit
+
+render-tests: venv ## render.yml for every inventory: schemas, Pod Security, secrets, bad input
+	$(BIN)/pytest -q tests/test_render.py tests/test_bad_input.py tests/test_argument_specs.py tests/test_no_log.py
+
+build: venv ## ansible-galaxy collection build
+	mkdir -p .work/dist
+	$(BIN)/ansible-galaxy collection build --force --output-path .work/dist .
+
+molecule: venv ## Molecule scenarios against the kind cluster (KUBECONFIG or .work/kubeconfig)
+	cd $(CURDIR) && $(BIN)/molecule test --all
+
+cluster: ## build (cached) and start the kind cluster only
+	cluster/up.sh
+
+images: ## build (cached) the Airflow and Postgres images only
+	images/build.sh all
+
+clean: ## remove local state (the cluster stays: make down)
+	rm -rf .work/render .work/dist .work/sanity

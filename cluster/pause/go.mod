@@ -1,0 +1,3 @@
+module airflow-k8s.local/pause
+
+go 1.24.0

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# make test: everything CI runs. Static checks first (no cluster), then the kind cluster (built from package
+# registries when no container registry is reachable, cached by version), the cluster smoke tests and the
+# Molecule scenarios. The cluster is removed at the end unless AIRFLOW_K8S_KEEP_CLUSTER=1.
+set -euo pipefail
+. "$(cd "$(dirname "$0")/.." && pwd)/cluster/lib.sh"
+cd "${REPO_ROOT}"
+
+cleanup() {
+  local rc=$?
+  if [ "${AIRFLOW_K8S_KEEP_CLUSTER:-0}" != 1 ]; then
+    cluster/down.sh || true
+  fi
+  stage_table
+  exit "${rc}"
+}
+trap cleanup EXIT
+
+stage python-tooling make -s venv
+stage lint make -s lint
+stage sanity make -s sanity
+stage unit-tests make -s unit
+stage render-tests make -s render-tests
+stage collection-build make -s build
+stage docker-engine cluster/docker.sh
+stage images images/build.sh all
+. scripts/env.sh
+stage kind-cluster cluster/up.sh "${AIRFLOW_IMAGE}" "${POSTGRES_IMAGE}"
+. scripts/env.sh
+stage cluster-smoke pytest -q tests/cluster
+for scenario in ${AIRFLOW_K8S_SCENARIOS:-default}; do
+  stage "molecule-${scenario}" molecule test -s "${scenario}"
+done

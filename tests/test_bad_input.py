@@ -1,0 +1,215 @@
+"""A catalogue of bad inputs: each must stop playbooks/render.yml before any manifest is written,
+with a message naming the offending (role-prefixed) variable and what is wrong.
+
+Every case is a valid *base* configuration (rendered as a control that must succeed) plus one bad
+change, passed as JSON with ``-e @file`` against inventories/local in render mode (no cluster).
+All runs start at once on a shared thread pool; each test then reads its own result.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lib.ansible_run import RENDER_PLAYBOOK, RunResult, manifest_files, run_playbook
+from lib.specs import SHARED_VARIABLES, all_role_options
+
+INVENTORY = "local"
+
+# Valid starting points; each is rendered once as a control that must succeed.
+BASES: dict[str, dict[str, Any]] = {
+    "local": {},
+    "nfs": {
+        "airflow_storage_backend": "nfs",
+        "storage_nfs_mode": "static",
+        "storage_nfs_server": "10.0.0.5",
+        "storage_nfs_export_path": "/srv/nfs/airflow",
+    },
+    "portworx": {"airflow_storage_backend": "portworx"},
+    "external_db": {
+        "airflow_db_mode": "external",
+        "airflow_db_external_host": "airflow.cluster-abc.eu-west-1.rds.amazonaws.com",
+        "airflow_db_external_password": "correct-horse-battery-staple",
+        "airflow_db_sslmode": "require",
+    },
+}
+
+# Output that means the playbook crashed instead of refusing the input.
+CRASH_MARKERS = ("Traceback (most recent call last)", "has no attribute", "AnsibleUndefinedVariable", "unhandled exception")
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    bad: dict[str, Any]
+    variable: str  # regex: the role-prefixed variable the message must name
+    phrases: tuple[str, ...]  # regexes (case-insensitive) that must all appear
+    base: str = "local"
+    extra_vars: dict[str, Any] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "extra_vars", {**BASES[self.base], **self.bad})
+
+
+NFS_VOLUMES = {"dags": {"size": "5Gi", "sub_path": "dags"}, "logs": {"size": "20Gi", "sub_path": "logs"}}
+
+CASES: list[Case] = [
+    Case("storage-backend-unknown", {"airflow_storage_backend": "ceph"},
+         r"airflow_\w*storage_backend", (r"ceph", r"portworx")),
+    Case("external-db-without-host", {"airflow_db_external_host": ""},
+         r"airflow_db_external_host", (r"empty|required|must be set|missing",), base="external_db"),
+    Case("external-db-without-password", {"airflow_db_external_password": "", "airflow_db_external_password_secret_name": ""},
+         r"airflow_db_external_password", (r"empty|required|must be set|missing|no password",), base="external_db"),
+    Case("nfs-volume-for-postgres", {"storage_nfs_volumes": {**NFS_VOLUMES, "postgres": {"size": "8Gi", "sub_path": "pg"}}},
+         r"storage_nfs_volumes\.postgres", (r"NFS", r"Postgres|database"), base="nfs"),
+    Case("nfs-static-without-server", {"storage_nfs_server": ""},
+         r"storage_nfs_server", (r"empty",), base="nfs"),
+    Case("nfs-relative-export-path", {"storage_nfs_export_path": "srv/nfs/airflow"},
+         r"storage_nfs_export_path", (r"absolute",), base="nfs"),
+    Case("nfs-sub-path-escapes-export", {"storage_nfs_volumes": {"dags": {"size": "5Gi", "sub_path": "../etc"}, "logs": NFS_VOLUMES["logs"]}},
+         r"storage_nfs_volumes\.dags\.sub_path", (r"\.\./etc", r"relative path"), base="nfs"),
+    Case("nfs-size-not-a-quantity", {"storage_nfs_volumes": {"dags": {"size": "5GB", "sub_path": "dags"}, "logs": NFS_VOLUMES["logs"]}},
+         r"storage_nfs_volumes\.dags\.size", (r"5GB", r"quantity"), base="nfs"),
+    Case("image-repository-malformed", {"airflow_image_repository": "Registry.Example.com/Apache/Airflow:3.3.2"},
+         r"airflow_\w*image_repository", (r"Registry\.Example\.com", r"image repository|image reference")),
+    Case("image-tag-malformed", {"airflow_image_tag": "3.3.2 final"},
+         r"airflow_\w*image_tag", (r"image tag",)),
+    Case("git-sync-without-repository", {"airflow_core_dags": {"mode": "git-sync"}, "airflow_core_gitsync": {"repo": ""}},
+         r"airflow_core_gitsync\.repo", (r"git-sync", r"empty")),
+    Case("airflow-2", {"airflow_version": "2.10.5", "airflow_image_tag": "2.10.5"},
+         r"airflow_\w*version", (r"2\.10\.5", r"Airflow 3")),
+    Case("airflow-4", {"airflow_version": "4.0.0", "airflow_image_tag": "4.0.0"},
+         r"airflow_\w*version", (r"4\.0\.0", r"Airflow 3")),
+    Case("namespace-invalid", {"airflow_namespace": "Airflow_Prod"},
+         r"(airflow|storage)_\w*namespace", (r"Airflow_Prod", r"namespace")),
+    Case("instance-invalid", {"airflow_instance": "Airflow!"},
+         r"(airflow|storage)_\w*instance", (r"Airflow!", r"instance")),
+    Case("sslmode-invalid", {"airflow_db_sslmode": "maybe"},
+         r"airflow_db_sslmode", (r"maybe", r"verify-full")),
+    Case("verify-full-without-ca", {"airflow_db_sslmode": "verify-full", "airflow_db_external_ca_bundle": ""},
+         r"airflow_db_external_ca_bundle", (r"verify-full",), base="external_db"),
+    Case("logs-mode-unknown", {"airflow_core_logs": {"mode": "s3"}},
+         r"airflow_core_logs\.mode", (r"s3", r"emptydir")),
+    Case("logs-size-not-a-quantity", {"airflow_core_logs": {"mode": "pvc", "pvc_create": True, "pvc_size": "5GB"}},
+         r"airflow_core_logs\.pvc_size", (r"5GB", r"quantity")),
+    Case("replicas-negative", {"airflow_core_scheduler": {"replicas": -1}},
+         r"airflow_core_scheduler\.replicas", (r"-1", r"0 or more")),
+    Case("portworx-db-repl-1", {"storage_portworx_db_repl": 1},
+         r"storage_portworx_\w*repl", (r"\brepl\b", r"[23]"), base="portworx"),
+    Case("ingress-without-host", {"airflow_core_ingress": {"enabled": True, "host": ""}},
+         r"airflow_core_ingress\.host", (r"ingress",)),
+    Case("core-config-celery-executor", {"airflow_core_config": {"core": {"executor": "CeleryExecutor"}}},
+         r"airflow_core_config\.core\.executor", (r"CeleryExecutor", r"KubernetesExecutor")),
+    Case("core-config-writes-a-secret", {"airflow_core_config": {"core": {"fernet_key": "not-in-a-configmap"}}},
+         r"airflow_core_config", (r"fernet_key", r"secret")),
+    Case("image-pull-policy-invalid", {"airflow_core_image_pull_policy": "Sometimes"},
+         r"airflow_core_image_pull_policy", (r"Sometimes", r"IfNotPresent")),
+    Case("dag-mode-unknown", {"airflow_core_dags": {"mode": "s3"}},
+         r"airflow_core_dags\.mode", (r"s3", r"git-sync")),
+    Case("admin-password-too-short", {"airflow_core_admin_password": "short"},
+         r"airflow_core_admin_password", (r"at least 12",)),
+]
+
+
+def test_catalogue_is_large_and_unique() -> None:
+    assert len(CASES) >= 20
+    ids = [c.id for c in CASES]
+    assert len(ids) == len(set(ids)), "case ids must be unique"
+    assert len({repr(sorted(c.extra_vars.items())) for c in CASES}) == len(CASES), "two cases send the same input"
+
+
+# ------------------------------------------------------------------------------------------ runner
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: RunResult
+    render_dir: Path
+    files: list[Path]
+
+
+def _jobs() -> int:
+    return int(os.environ.get("AIRFLOW_K8S_TEST_JOBS", max(2, min(8, 2 * (os.cpu_count() or 1)))))
+
+
+class BadInputRunner:
+    """Runs every selected case and every base control once, all at once, on a thread pool."""
+
+    def __init__(self, base_dir: Path, cases: list[Case], bases: list[str]) -> None:
+        self._base_dir = base_dir
+        self._pool = ThreadPoolExecutor(max_workers=_jobs())
+        self._futures: dict[str, Future[Outcome]] = {}
+        for name in bases:
+            self._submit(f"base-{name}", BASES[name])
+        for case in cases:
+            self._submit(case.id, case.extra_vars)
+
+    def _submit(self, key: str, extra_vars: dict[str, Any]) -> None:
+        if key not in self._futures:
+            self._futures[key] = self._pool.submit(self._run, key, extra_vars)
+
+    def _run(self, key: str, extra_vars: dict[str, Any]) -> Outcome:
+        render_dir = self._base_dir / key
+        render_dir.mkdir()
+        result = run_playbook(RENDER_PLAYBOOK, INVENTORY, render_dir=render_dir, extra_vars=extra_vars, timeout=300)
+        return Outcome(result, render_dir, manifest_files(render_dir))
+
+    def base(self, name: str) -> Outcome:
+        self._submit(f"base-{name}", BASES[name])
+        return self._futures[f"base-{name}"].result()
+
+    def case(self, case: Case) -> Outcome:
+        self._submit(case.id, case.extra_vars)
+        return self._futures[case.id].result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
+@pytest.fixture(scope="session")
+def bad_input_runner(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    params = [item.callspec.params for item in request.session.items if hasattr(item, "callspec")]
+    cases = [p["case"] for p in params if isinstance(p.get("case"), Case)]
+    bases = sorted({p["base"] for p in params if p.get("base") in BASES} | {c.base for c in cases})
+    runner = BadInputRunner(tmp_path_factory.mktemp("bad-input"), cases, bases)
+    yield runner
+    runner.close()
+
+
+# ------------------------------------------------------------------------------------------ tests
+
+
+@pytest.mark.parametrize("base", sorted(BASES))
+def test_base_configuration_renders(bad_input_runner: BadInputRunner, base: str) -> None:
+    """Control: without the bad change the same run succeeds, so each case fails for its own reason."""
+    outcome = bad_input_runner.base(base)
+    assert outcome.result.returncode == 0, f"base {base!r} must render:\n{outcome.result.describe()}"
+    assert outcome.files, f"base {base!r} rendered no manifests"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input_is_refused_before_anything_is_written(bad_input_runner: BadInputRunner, case: Case) -> None:
+    outcome = bad_input_runner.case(case)
+    result = outcome.result
+    assert result.returncode != 0, f"accepted bad input {case.bad}:\n{result.describe()}"
+    crash = [m for m in CRASH_MARKERS if m in result.output]
+    assert not crash, f"the playbook crashed ({crash}) instead of refusing the input:\n{result.describe()}"
+    assert re.search(case.variable, result.output), f"the output does not name /{case.variable}/:\n{result.describe()}"
+    for phrase in case.phrases:
+        assert re.search(phrase, result.output, re.IGNORECASE), f"the output lacks /{phrase}/:\n{result.describe()}"
+    written = [str(p.relative_to(outcome.render_dir)) for p in outcome.files]
+    assert not written, f"manifests were written before the input was refused: {written}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_case_targets_a_documented_variable(case: Case) -> None:
+    """A misspelt variable would be ignored silently; every variable a case sets must exist."""
+    options = all_role_options()
+    unknown = [k for k in case.extra_vars if k not in options and k not in SHARED_VARIABLES]
+    assert not unknown, f"not a role option nor a shared variable: {unknown}"
