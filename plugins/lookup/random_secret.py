@@ -6,7 +6,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: random_secret
-author: airflow_k8s maintainers
+author: airflow_k8s maintainers (@airflow-k8s)
 version_added: 0.1.0
 short_description: Generate a Fernet key or a random token
 description:
@@ -59,7 +59,7 @@ def token(length: int = 32) -> str:
     """A random string of letters and digits."""
     if length < 16:
         raise ValueError("a token must be at least 16 characters long")
-    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+    return "".join(secrets.choice(_ALPHABET) for _index in range(length))
 
 
 class LookupModule(LookupBase):
