@@ -51,7 +51,7 @@ def update(readme: Path, generated: str, check: bool) -> bool:
     if BEGIN not in text or END not in text:
         text = text.rstrip() + f"\n\n## Variables\n\n{BEGIN}\n{END}\n"
     head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
+    tail = rest.split(END, 1)[1]
     new = f"{head}{BEGIN}\n{generated}\n{END}{tail}"
     if new == text:
         return True
