@@ -1,0 +1,42 @@
+# Copyright: airflow_k8s maintainers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""Write a phase's objects as one YAML file on the controller, in-process (no module start-up per phase)."""
+
+from __future__ import annotations
+
+import os
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.airflow_k8s.platform.plugins.filter.manifests import redact_secrets, to_manifests
+
+
+class ActionModule(ActionBase):
+    """Action plugin behind airflow_k8s.platform.write_manifests."""
+
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(("objects", "dest"))
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        objects = self._task.args.get("objects")
+        dest = self._task.args.get("dest")
+        if not isinstance(objects, list) or not dest:
+            raise AnsibleActionFail("write_manifests needs 'objects' (a list) and 'dest' (a file path)")
+        content = to_manifests(redact_secrets([obj for obj in objects if obj]))
+        dest = os.path.abspath(os.path.expanduser(str(dest)))
+        if not os.path.isdir(os.path.dirname(dest)):
+            raise AnsibleActionFail(f"the folder of {dest} does not exist")
+        old = None
+        if os.path.exists(dest):
+            with open(dest, encoding="utf-8") as handle:
+                old = handle.read()
+        result.update(dest=dest, objects=len([obj for obj in objects if obj]), changed=old != content)
+        if result["changed"] and not self._task.check_mode:
+            tmp_path = dest + ".tmp"
+            with open(tmp_path, "w", encoding="utf-8") as handle:
+                handle.write(content)
+            os.chmod(tmp_path, 0o644)
+            os.replace(tmp_path, dest)
+        return result
