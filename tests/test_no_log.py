@@ -19,7 +19,7 @@ def test_secret_tasks_have_no_log(role: Path) -> None:
     problems = []
     for path in files:
         for ref in nolog.load_tasks(path):
-            reasons = nolog.secret_reasons(ref.task)
+            reasons = nolog.secret_reasons(ref.task, role)
             if reasons and not nolog.hides_output(ref.task, role.name):
                 problems.append(
                     f"{path.relative_to(role)}: {ref.name!r} {'; '.join(reasons)} "

@@ -5,7 +5,10 @@ Each inventory is rendered once per session (in parallel); the tests then read t
 
 from __future__ import annotations
 
+import base64
+import json
 import re
+import urllib.parse
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,36 +16,32 @@ from typing import Any
 
 import pytest
 
-from lib import kubeval, pss
-from lib.ansible_run import INVENTORIES, RENDER_PLAYBOOK, REPO, RunResult, manifest_files, run_playbook, uses_vault, vault_password_file
+from lib import checks, kubeval, pss
+from lib.ansible_run import (
+    INVENTORIES,
+    RENDER_PLAYBOOK,
+    REPO,
+    RunResult,
+    inventory_list,
+    manifest_files,
+    run_playbook,
+    uses_vault,
+    vault_password_file,
+)
 from lib.manifests import (
     Document,
     component,
-    container,
     find_workload,
     load_documents,
     name,
     of_kind,
-    pod_template,
     worker_pod_templates,
 )
 
 Obj = dict[str, Any]
 
-REDACTED_ANNOTATION = "airflow-k8s.io/redacted"
 RENDER_FILE = re.compile(r"^\d\d-[a-z0-9][a-z0-9-]*\.yaml$")
 CORE_DEPLOYMENTS = ("scheduler", "api-server", "dag-processor")
-# Workloads whose pods must roll when their config changes. Jobs are left out on purpose: a Job's pod
-# template is immutable (migration Jobs are named per Airflow version instead).
-ROLLING_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
-
-# Documented differences between the scheduler container and the worker template's `base` container.
-# Worker-only: CONNECTION_CHECK_MAX_COUNT=0 skips the image entrypoint's DB check before every task.
-WORKER_ONLY_ENV = frozenset({"CONNECTION_CHECK_MAX_COUNT"})
-SCHEDULER_ONLY_ENV: frozenset[str] = frozenset()
-ENV_VALUE_MAY_DIFFER: frozenset[str] = frozenset()
-WORKER_ONLY_MOUNTS: frozenset[str] = frozenset()
-SCHEDULER_ONLY_MOUNTS: frozenset[str] = frozenset()
 
 
 # ------------------------------------------------------------------------------------------ fixtures
@@ -101,7 +100,7 @@ def renderer(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         {
             item.callspec.params["inventory"]
             for item in request.session.items
-            if hasattr(item, "callspec") and "inventory" in item.callspec.params
+            if hasattr(item, "callspec") and "inventory" in item.callspec.params and "render" in item.fixturenames
         }
     )
     renderer = Renderer(tmp_path_factory.mktemp("render"), wanted)
@@ -142,8 +141,8 @@ def test_render_runs_and_writes_phase_files(render: Render) -> None:
     assert not badly_named, f"render files must be named <NN>-<phase>.yaml: {badly_named}"
     names = [p.name for p in render.files]
     assert "00-namespace.yaml" in names, names
-    assert any(n.startswith("20-db-") for n in names), names
-    assert any(n.startswith("30-core-") for n in names), names
+    assert any(re.match(r"2\d-db-", n) for n in names), f"no 2x-db-* phase: {names}"
+    assert any(re.match(r"3\d-core-", n) for n in names), f"no 3x-core-* phase: {names}"
 
 
 def test_production_inventory_opens_its_vault() -> None:
@@ -220,18 +219,57 @@ def test_namespace_enforces_restricted(render: Render) -> None:
 
 
 def test_secrets_are_redacted(render: Render) -> None:
-    secrets = of_kind(render.objects, "Secret")
-    assert secrets, "no Secret in the render (the DB connection Secret at least is expected)"
-    problems = []
-    for secret in secrets:
-        annotations = secret["metadata"].get("annotations") or {}
-        if annotations.get(REDACTED_ANNOTATION) != "true":
-            problems.append(f"{name(secret)}: missing annotation {REDACTED_ANNOTATION}: \"true\"")
-        for section in ("data", "stringData"):
-            for key, value in (secret.get(section) or {}).items():
-                if value not in ("", None):
-                    problems.append(f"{name(secret)}: {section}.{key} holds a value")
+    problems = checks.secret_problems(render.objects)
     assert not problems, "\n".join(problems)
+
+
+SECRET_VARIABLE = re.compile(r"password|passwd|secret|token|fernet|jwt", re.IGNORECASE)
+
+
+@pytest.fixture(scope="session")
+def inventories() -> dict[str, RunResult]:
+    """ansible-inventory --list of each inventory, once per session."""
+    return {}
+
+
+def _inventory(cache: dict[str, RunResult], inventory: str) -> dict[str, Any]:
+    if inventory not in cache:
+        cache[inventory] = inventory_list(inventory)
+    result = cache[inventory]
+    assert result.returncode == 0, result.describe()
+    return json.loads(result.stdout)
+
+
+def test_inventory_parses_cleanly(inventories: dict[str, RunResult], inventory: str) -> None:
+    """Every file of the inventory folder is inventory data: no stray hosts, no parse warnings."""
+    data = _inventory(inventories, inventory)
+    stray = (data.get("ungrouped") or {}).get("hosts") or []
+    assert not stray, f"inventories/{inventory}: hosts outside any group (a file parsed as inventory?): {stray}"
+    warnings = [line for line in inventories[inventory].stderr.splitlines() if "Unable to parse" in line]
+    assert not warnings, "\n".join(warnings)
+    assert (data.get("airflow") or {}).get("hosts"), f"inventories/{inventory}: no host in group airflow"
+
+
+def test_no_inventory_secret_reaches_the_render(render: Render, inventories: dict[str, RunResult]) -> None:
+    """No secret value of the inventory (vault included), plain, URL-encoded or base64, is in any file."""
+    data = _inventory(inventories, render.inventory)
+    hostvars = data.get("_meta", {}).get("hostvars", {})
+    secrets = {
+        f"{host}.{key}": value
+        for host in (data.get("airflow") or {}).get("hosts", [])
+        for key, value in hostvars.get(host, {}).items()
+        if SECRET_VARIABLE.search(key) and isinstance(value, str) and len(value) >= 6 and "{{" not in value
+    }
+    if render.inventory == "production":
+        assert secrets, "production keeps its secrets in the vault: expected some to check"
+    text = "\n".join(p.read_text() for p in render.files)
+    leaks = []
+    for where, value in secrets.items():
+        forms = {value, urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value),
+                 base64.b64encode(value.encode()).decode()}
+        if any(form in text for form in forms):
+            leaks.append(where)
+    assert not leaks, f"secret values written to the render: {leaks}"
 
 
 # ------------------------------------------------------------------------------------------ (d) expected objects
@@ -252,17 +290,25 @@ def test_core_objects_exist(render: Render) -> None:
     assert 8080 in [p.get("port") for p in service["spec"].get("ports", [])], "api-server Service must serve 8080"
 
 
+def test_pod_references_are_rendered(render: Render) -> None:
+    """Roles agree on shared names: every claim, Secret, ConfigMap and service account a pod needs is rendered."""
+    problems = checks.dangling_reference_problems(render.objects) + checks.unbindable_claim_problems(render.objects)
+    assert not problems, "\n".join(problems)
+
+
 def _postgres_statefulsets(objects: list[Obj]) -> list[Obj]:
     return [s for s in of_kind(objects, "StatefulSet") if "postgres" in name(s) or component(s) == "postgres"]
 
 
-def test_local_runs_postgres_in_cluster(renderer: Renderer) -> None:
-    objects = _ok(renderer, "local").objects
+@pytest.mark.parametrize("inventory", ["local"])
+def test_local_runs_postgres_in_cluster(render: Render) -> None:
+    objects = render.objects
     assert _postgres_statefulsets(objects), "local: no Postgres StatefulSet"
 
 
-def test_staging_uses_static_nfs(renderer: Renderer) -> None:
-    objects = _ok(renderer, "staging").objects
+@pytest.mark.parametrize("inventory", ["staging"])
+def test_staging_uses_static_nfs(render: Render) -> None:
+    objects = render.objects
     pvs = {name(pv): pv for pv in of_kind(objects, "PersistentVolume")}
     nfs_pvs = {n: pv for n, pv in pvs.items() if (pv.get("spec") or {}).get("nfs")}
     assert nfs_pvs, "staging: no PersistentVolume with spec.nfs"
@@ -282,8 +328,9 @@ def test_staging_uses_static_nfs(renderer: Renderer) -> None:
     assert set(nfs_pvs) <= bound, f"NFS PVs no claim pins: {set(nfs_pvs) - bound}"
 
 
-def test_production_uses_portworx_and_external_db(renderer: Renderer) -> None:
-    objects = _ok(renderer, "production").objects
+@pytest.mark.parametrize("inventory", ["production"])
+def test_production_uses_portworx_and_external_db(render: Render) -> None:
+    objects = render.objects
     instance = _instance(objects)
     classes = of_kind(objects, "StorageClass")
     assert classes, "production: no StorageClass"
@@ -300,111 +347,11 @@ def test_production_uses_portworx_and_external_db(renderer: Renderer) -> None:
     )
 
 
-def _ok(renderer: Renderer, inventory: str) -> Render:
-    rendered = renderer.get(inventory)
-    if rendered.result.returncode != 0 or rendered.load_error or not rendered.documents:
-        pytest.fail(f"render of inventories/{inventory} failed:\n{rendered.result.describe()}\n{rendered.load_error or ''}",
-                    pytrace=False)
-    return rendered
-
-
 # ------------------------------------------------------------------------------------------ (e) worker template
 
 
-def _volume_source(pod_spec: Obj, volume_name: str) -> str:
-    """What a volume really is, independent of the volume's local name."""
-    volume = next((v for v in pod_spec.get("volumes") or [] if v.get("name") == volume_name), None)
-    if volume is None:
-        return f"<undefined volume {volume_name}>"
-    kind = next((k for k in volume if k != "name"), "emptyDir")
-    source = volume.get(kind) or {}
-    ref = source.get("claimName") or source.get("secretName") or source.get("name") or ""
-    if kind == "projected":
-        ref = ",".join(sorted(str(s) for s in source.get("sources", [])))
-    return f"{kind}:{ref}"
-
-
-def _mounts(pod_spec: Obj, c: Obj) -> dict[str, str]:
-    return {
-        m["mountPath"]: f"{_volume_source(pod_spec, m['name'])} subPath={m.get('subPath', '')} ro={bool(m.get('readOnly'))}"
-        for m in c.get("volumeMounts") or []
-    }
-
-
-def _env(c: Obj) -> dict[str, Any]:
-    return {e["name"]: e.get("valueFrom") or e.get("value", "") for e in c.get("env") or []}
-
-
 def test_worker_template_matches_scheduler(render: Render) -> None:
-    objects = render.objects
-    templates = worker_pod_templates(objects)
-    assert len(templates) == 1, f"expected one worker pod template, found {len(templates)}"
-    config_map, worker = templates[0]
-    worker_spec = worker.get("spec") or {}
-    base = container(worker_spec, "base")
-    assert base, "the worker pod template needs a container named 'base'"
-
-    scheduler = find_workload(objects, "Deployment", "scheduler")
-    assert scheduler, "no scheduler Deployment"
-    sched_spec = pod_template(scheduler).get("spec") or {}
-    sched = container(sched_spec, "scheduler") or container(sched_spec)
-    assert sched, "cannot tell the scheduler container apart"
-
-    problems = []
-    if base.get("image") != sched.get("image"):
-        problems.append(f"image: worker {base.get('image')} != scheduler {sched.get('image')}")
-    if base.get("imagePullPolicy") != sched.get("imagePullPolicy"):
-        problems.append("imagePullPolicy differs")
-    if worker_spec.get("imagePullSecrets") != sched_spec.get("imagePullSecrets"):
-        problems.append("imagePullSecrets differ")
-
-    w_env, s_env = _env(base), _env(sched)
-    missing = set(s_env) - set(w_env) - SCHEDULER_ONLY_ENV
-    extra = set(w_env) - set(s_env) - WORKER_ONLY_ENV
-    if missing:
-        problems.append(f"env the worker lacks: {sorted(missing)}")
-    if extra:
-        problems.append(f"env only the worker has (undocumented): {sorted(extra)}")
-    for key in sorted((set(w_env) & set(s_env)) - ENV_VALUE_MAY_DIFFER):
-        if w_env[key] != s_env[key]:
-            problems.append(f"env {key}: worker {w_env[key]!r} != scheduler {s_env[key]!r}")
-    if (base.get("envFrom") or []) != (sched.get("envFrom") or []):
-        problems.append("envFrom differs")
-
-    w_mounts, s_mounts = _mounts(worker_spec, base), _mounts(sched_spec, sched)
-    for path in sorted(set(s_mounts) - set(w_mounts) - SCHEDULER_ONLY_MOUNTS):
-        problems.append(f"mount {path} ({s_mounts[path]}) missing in the worker")
-    for path in sorted(set(w_mounts) - set(s_mounts) - WORKER_ONLY_MOUNTS):
-        problems.append(f"mount {path} only in the worker (undocumented)")
-    for path in sorted(set(w_mounts) & set(s_mounts)):
-        if w_mounts[path] != s_mounts[path]:
-            problems.append(f"mount {path}: worker {w_mounts[path]} != scheduler {s_mounts[path]}")
-
-    if (worker_spec.get("securityContext") or {}) != (sched_spec.get("securityContext") or {}):
-        problems.append("pod securityContext differs")
-    if (base.get("securityContext") or {}) != (sched.get("securityContext") or {}):
-        problems.append("container securityContext differs")
-
-    # Service account: the worker has its own (no pod-launching rights) and no API token by default.
-    worker_sa = worker_spec.get("serviceAccountName")
-    if not worker_sa or worker_sa == "default":
-        problems.append("worker pods need their own serviceAccountName")
-    elif worker_sa == sched_spec.get("serviceAccountName"):
-        problems.append("worker pods must not run as the scheduler's service account (it can launch pods)")
-    elif worker_sa not in {name(sa) for sa in of_kind(objects, "ServiceAccount")}:
-        problems.append(f"worker service account {worker_sa} is not rendered")
-    else:
-        sa = next(sa for sa in of_kind(objects, "ServiceAccount") if name(sa) == worker_sa)
-        if worker_spec.get("automountServiceAccountToken", sa.get("automountServiceAccountToken")) is not False:
-            problems.append("worker pods must not mount a service account token (automountServiceAccountToken: false)")
-
-    # The scheduler must actually see this template.
-    sched_volumes = sched_spec.get("volumes") or []
-    referenced = {((v.get("configMap") or {}).get("name")) for v in sched_volumes} | {
-        (s.get("configMap") or {}).get("name") for v in sched_volumes for s in (v.get("projected") or {}).get("sources", [])
-    }
-    if name(config_map) not in referenced:
-        problems.append(f"the scheduler mounts no volume from ConfigMap {name(config_map)} (the pod template)")
+    problems = checks.worker_template_problems(render.objects)
     assert not problems, "\n".join(problems)
 
 
@@ -412,17 +359,7 @@ def test_worker_template_matches_scheduler(render: Render) -> None:
 
 
 def test_workloads_roll_on_config_change(render: Render) -> None:
-    workloads = [o for o in render.objects if o.get("kind") in ROLLING_KINDS]
-    assert workloads, "no workloads rendered"
-    problems = []
-    for workload in workloads:
-        annotations = (pod_template(workload).get("metadata") or {}).get("annotations") or {}
-        checksums = {k: v for k, v in annotations.items() if k.startswith("checksum/")}
-        if not checksums:
-            problems.append(f"{workload['kind']}/{name(workload)}: no checksum/ annotation on the pod template")
-        for key, value in checksums.items():
-            if not re.fullmatch(r"[0-9a-f]{16,128}", str(value)):
-                problems.append(f"{workload['kind']}/{name(workload)}: {key}={value!r} is not a hex digest")
+    problems = checks.checksum_problems(render.objects)
     assert not problems, "\n".join(problems)
 
 

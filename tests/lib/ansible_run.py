@@ -129,6 +129,17 @@ def run_playbook(
             vars_file.unlink(missing_ok=True)
 
 
+def inventory_list(inventory: str, timeout: float = 120) -> RunResult:
+    """ansible-inventory --list (vault values decrypted with the inventory's example password file)."""
+    args = [ansible_bin("ansible-inventory"), "-i", f"inventories/{inventory}", "--list"]
+    password = vault_password_file(inventory)
+    if password:
+        args += ["--vault-password-file", str(password.relative_to(REPO))]
+    started = time.monotonic()
+    proc = subprocess.run(args, cwd=REPO, env=ansible_env(), capture_output=True, text=True, timeout=timeout, check=False)
+    return RunResult(args, proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started)
+
+
 def manifest_files(render_dir: Path) -> list[Path]:
     """Files a render wrote (anything that looks like a manifest), sorted."""
     if not render_dir.is_dir():

@@ -2,6 +2,8 @@
 
 A task touches a secret when its module arguments, ``vars`` or loop
 * call a Kubernetes module (k8s, k8s_info...) with ``kind: Secret``, or
+* render a role template that makes a ``kind: Secret`` (named directly, or through a list variable of
+  template paths in the role's vars/defaults, e.g. ``*_airflow_db_connection_templates``), or
 * contain a key, or a name inside a Jinja expression, matching password|secret|fernet|jwt|token|connection.
 
 Only names that can hold a secret value count: names ending in ``_length``, ``_name``, ``_names``,
@@ -134,13 +136,52 @@ def mentions_secret_kind(value: Any) -> bool:
     return False
 
 
-def secret_reasons(task: dict[str, Any]) -> list[str]:
-    """Why a task needs no_log ([] when it does not)."""
+SECRET_KIND_LINE = re.compile(r"^\s*kind:\s*[\"']?Secret[\"']?\s*$", re.MULTILINE)
+
+
+def _jinja_text(value: Any) -> str:
+    if isinstance(value, dict):
+        return " ".join(_jinja_text(v) for v in value.values())
+    if isinstance(value, list):
+        return " ".join(_jinja_text(v) for v in value)
+    return value if isinstance(value, str) else ""
+
+
+def secret_templates(value: Any, role: Path) -> list[str]:
+    """Role templates a value renders (literal paths or list variables of paths) that define a Secret."""
+    role_vars: dict[str, Any] = {}
+    for folder in ("defaults", "vars"):
+        path = role / folder / "main.yml"
+        if path.is_file():
+            role_vars.update(load_yaml(path) or {})
+    text = _jinja_text(value)
+    candidates: set[str] = set()
+    for match in JINJA.finditer(text):
+        expression = match.group(1) or match.group(2) or ""
+        candidates.update(lit.strip("'\"") for lit in STRING_LITERAL.findall(expression))
+        for ident in IDENTIFIER.findall(STRING_LITERAL.sub(" ", expression)):
+            listed = role_vars.get(ident)
+            if isinstance(listed, list):
+                candidates.update(str(x) for x in listed if isinstance(x, str))
+    found = []
+    for candidate in sorted(c for c in candidates if c.endswith(".j2")):
+        path = role / "templates" / candidate
+        if path.is_file() and SECRET_KIND_LINE.search(path.read_text()):
+            found.append(candidate)
+    return found
+
+
+def secret_reasons(task: dict[str, Any], role: Path | None = None) -> list[str]:
+    """Why a task needs no_log ([] when it does not); ``role`` enables the template lookup."""
     module = short_module(task)
     args = module_args(task)
     reasons: list[str] = []
     if module in K8S_MODULES and mentions_secret_kind(args):
         reasons.append(f"{module} with kind: Secret")
+    if role is not None and module not in MESSAGE_ONLY_MODULES:
+        templates = secret_templates([args, task.get("vars")], role)
+        if templates:
+            reasons.append("renders Secret templates " + ", ".join(templates))
     if module in MESSAGE_ONLY_MODULES:
         inspected = {k: v for k, v in (args or {}).items() if k in MESSAGE_ONLY_MODULES[module]} if isinstance(args, dict) else {}
         names = secret_names(inspected, literals=False)

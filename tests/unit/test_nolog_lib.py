@@ -130,3 +130,28 @@ def test_blocks_are_descended() -> None:
               ansible.builtin.debug: {msg: hi}
     """)
     assert [t["name"] for t in nolog.iter_tasks(tasks)] == ["inner", "rescue"]
+
+
+def test_secret_templates_are_found_through_role_variables(tmp_path) -> None:
+    role = tmp_path / "airflow_db"
+    (role / "templates" / "conn").mkdir(parents=True)
+    (role / "vars").mkdir()
+    (role / "templates" / "conn" / "secret.yaml.j2").write_text("apiVersion: v1\nkind: Secret\nmetadata: {name: x}\n")
+    (role / "templates" / "conn" / "cm.yaml.j2").write_text("apiVersion: v1\nkind: ConfigMap\n")
+    (role / "vars" / "main.yml").write_text("_airflow_db_objs:\n  - conn/cm.yaml.j2\n  - conn/secret.yaml.j2\n_airflow_db_cms: [conn/cm.yaml.j2]\n")
+    via_variable = task("""
+        kubernetes.core.k8s:
+          definition: "{{ query('ansible.builtin.template', *_airflow_db_objs) | map('from_yaml') | list }}"
+    """)
+    literal = task("""
+        ansible.builtin.include_role: {name: airflow_k8s.platform.kube_apply}
+        vars:
+          kube_apply_objects: "{{ [lookup('ansible.builtin.template', 'conn/secret.yaml.j2') | from_yaml] }}"
+    """)
+    harmless = task("""
+        kubernetes.core.k8s:
+          definition: "{{ query('ansible.builtin.template', *_airflow_db_cms) | map('from_yaml') | list }}"
+    """)
+    assert nolog.secret_reasons(via_variable, role) == ["renders Secret templates conn/secret.yaml.j2"]
+    assert nolog.secret_reasons(literal, role)[0] == "renders Secret templates conn/secret.yaml.j2"
+    assert nolog.secret_reasons(harmless, role) == []
