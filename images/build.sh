@@ -14,6 +14,8 @@
 #   AIRFLOW_K8S_CACHE         cache root (default /var/cache/airflow-k8s); work dirs in .../images
 #   AIRFLOW_K8S_DEB_PINS=0    ignore the exact Debian versions of images/versions.env
 #   AIRFLOW_K8S_REGISTRY_PROBE  URL probed to detect a registry (default https://registry-1.docker.io/v2/)
+#   BUILD_CA_BUNDLE           CA bundle pip trusts during the build (default: the host's)
+# Needs root, the Docker engine and curl; installs mmdebstrap with apt-get when missing.
 set -euo pipefail
 
 IMAGES_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -43,6 +45,14 @@ run_stage() {
 usage() { sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 # ---------------------------------------------------------------- helpers
+
+# mmdebstrap comes from Debian; a fresh machine may not have it yet.
+need_mmdebstrap() {
+  command -v mmdebstrap >/dev/null && return
+  log "installing mmdebstrap (apt-get)"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mmdebstrap >/dev/null
+}
 
 need_docker() {
   docker info >/dev/null 2>&1 ||
@@ -76,6 +86,15 @@ inputs_hash() {
 
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 
+# Untag older builds of the same repository (ours only); one still used by a container stays.
+prune_images() {
+  local ref="$1" old
+  docker image ls --format '{{.Repository}}:{{.Tag}}' "${ref%:*}" | while read -r old; do
+    [[ "$old" == "$ref" ]] && continue
+    if docker rmi "$old" >/dev/null 2>&1; then log "removed older image $old"; fi
+  done
+}
+
 # Set KEY=VALUE in the images.env file, keeping other lines.
 record() {
   local key="$1" value="$2" tmp
@@ -93,10 +112,12 @@ pin() {
   if [[ "${AIRFLOW_K8S_DEB_PINS:-1}" == 0 ]]; then echo "$1"; else echo "$1=$2"; fi
 }
 
-# mmdebstrap ROOTFS_DIR PACKAGES(comma-separated) HOOK: a Debian minbase rootfs, customised by HOOK.
+# debian_rootfs ROOTFS_DIR PACKAGES(comma-separated) HOOK [AFTER]: a Debian minbase rootfs made by
+# mmdebstrap, customised by HOOK (run with the rootfs dir as $1 before mmdebstrap's cleanup),
+# then by the command AFTER ROOTFS_DIR (after the cleanup, which empties /run and /tmp).
 debian_rootfs() {
-  local dir="$1" include="$2" hook="$3"
-  command -v mmdebstrap >/dev/null || die "mmdebstrap is missing: apt-get install mmdebstrap"
+  local dir="$1" include="$2" hook="$3" after="${4:-}"
+  need_mmdebstrap
   rm -rf "$dir"
   mmdebstrap --mode=root --variant=minbase --format=directory --quiet \
     --components=main \
@@ -113,6 +134,7 @@ debian_rootfs() {
     "deb $DEBIAN_MIRROR $DEBIAN_SUITE main" \
     "deb $DEBIAN_MIRROR $DEBIAN_SUITE-updates main" \
     "deb $DEBIAN_SECURITY_MIRROR $DEBIAN_SUITE-security main"
+  if [[ -n "$after" ]]; then "$after" "$dir"; fi
   touch "$dir.complete"
 }
 
@@ -152,7 +174,7 @@ build_airflow() {
     local include
     include="$(pin python3 "$PYTHON3_DEB_VERSION"),$(pin python3.11 "$PYTHON311_DEB_VERSION")"
     include+=",$(pin python3-venv "$PYTHON3_DEB_VERSION"),ca-certificates,dumb-init,git,tar"
-    export PIP_CACHE="$WORK/pip-cache" # read by airflow/customize.sh
+    export WHEELHOUSE="$WORK/wheels" # read by airflow/customize.sh
     run_stage "airflow rootfs (mmdebstrap + pip from lock)" \
       debian_rootfs "$dir" "$include" "$IMAGES_DIR/airflow/customize.sh"
   fi
@@ -172,6 +194,7 @@ build_airflow() {
     --change "LABEL org.opencontainers.image.title=airflow-k8s-airflow org.opencontainers.image.version=$AIRFLOW_VERSION airflow-k8s.inputs-hash=$hash"
   run_stage "airflow smoke test" smoke_airflow "$ref"
   record AIRFLOW_IMAGE "$ref"
+  prune_images "$ref"
   log "airflow: built $ref"
 }
 
@@ -204,7 +227,7 @@ build_postgres() {
     pkgs+=" $(pin "postgresql-client-$POSTGRES_MAJOR" "$POSTGRESQL_DEB_VERSION")"
     export POSTGRES_MAJOR POSTGRES_PKG_SPEC="$pkgs" # read by postgres/customize.sh
     run_stage "postgres rootfs (mmdebstrap + postgresql-$POSTGRES_MAJOR)" \
-      debian_rootfs "$dir" "ca-certificates,tzdata" "$IMAGES_DIR/postgres/customize.sh"
+      debian_rootfs "$dir" "ca-certificates,tzdata" "$IMAGES_DIR/postgres/customize.sh" postgres_run_dir
   fi
   run_stage "postgres docker import" docker_import "$dir" "$ref" \
     --change "ENV PATH=/usr/lib/postgresql/$POSTGRES_MAJOR/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
@@ -219,7 +242,14 @@ build_postgres() {
     --change "LABEL org.opencontainers.image.title=airflow-k8s-postgres org.opencontainers.image.version=$version airflow-k8s.inputs-hash=$hash"
   run_stage "postgres smoke test" smoke_postgres "$ref"
   record POSTGRES_IMAGE "$ref"
+  prune_images "$ref"
   log "postgres: built $ref"
+}
+
+# Unix socket directory (mmdebstrap's cleanup empties /run): writable by any uid (sticky, setgid),
+# so that a uid other than 999 still works.
+postgres_run_dir() {
+  install -d -o 999 -g 999 -m 3777 "$1/run/postgresql"
 }
 
 smoke_postgres() {
@@ -261,7 +291,7 @@ main() {
 
   t0="$(now)"
   if registry_reachable; then
-    log "a container registry is reachable: using upstream images"
+    log "a container registry is reachable (or AIRFLOW_K8S_OFFLINE=0): pulling upstream images"
     for n in "${names[@]}"; do pull_upstream "$n"; done
   else
     log "no container registry reachable (or AIRFLOW_K8S_OFFLINE=1): building from Debian $DEBIAN_SUITE"

@@ -5,7 +5,8 @@
 #
 # Needs the Docker engine and openssl on the host. Creates throw-away containers, volumes and a
 # network named airflow-k8s-imgtest-<pid>-*, removed on exit. Prints PASS/FAIL per check and
-# ends with "N passed, N failed"; exits non-zero when a check failed.
+# ends with "N passed, N failed"; exits non-zero when a check failed. VERBOSE=1 also shows the
+# output of passing checks.
 # shellcheck disable=SC2016 # single-quoted commands are expanded inside the containers
 set -euo pipefail
 
@@ -42,6 +43,7 @@ check() {
   if "$@" >"$log" 2>&1; then
     passed=$((passed + 1))
     printf 'PASS %-62s %6.1fs\n' "$name" "$(awk -v a="$t0" -v b="$(now)" 'BEGIN{print b-a}')"
+    if [[ -n "${VERBOSE:-}" ]]; then sed 's/^/     | /' "$log" | tail -n 10; fi
   else
     failed=$((failed + 1))
     printf 'FAIL %-62s %6.1fs\n' "$name" "$(awk -v a="$t0" -v b="$(now)" 'BEGIN{print b-a}')"
@@ -162,7 +164,7 @@ test_postgres() {
     pg_sql db "host=127.0.0.1 user=airflow dbname=airflowdb password='s3cr%t pw' sslmode=disable" \
     "CREATE TABLE keep(x text); INSERT INTO keep VALUES ('persisted'); SELECT current_user, current_database()"
   check "wrong password is rejected over TCP" \
-    sh -c "! docker exec '$prefix-db' psql -X -At 'host=127.0.0.1 user=airflow dbname=airflowdb password=wrong sslmode=disable' -c 'select 1'"
+    sh -c "out=\$(docker exec '$prefix-db' psql -X -At 'host=127.0.0.1 user=airflow dbname=airflowdb password=wrong sslmode=disable' -c 'select 1' 2>&1); echo \"\$out\"; echo \"\$out\" | grep -q 'password authentication failed'"
   check "listens on all addresses, scram-sha-256 hba" expect_eq "*|scram-sha-256" \
     pg_sql db "host=127.0.0.1 user=airflow dbname=airflowdb password='s3cr%t pw'" \
     "SELECT current_setting('listen_addresses'), (SELECT auth_method FROM pg_hba_file_rules WHERE type='host' LIMIT 1)"
@@ -182,6 +184,13 @@ test_postgres() {
   check "fsGroup-style volume at the parent of PGDATA: init + ready" pg_wait_ready fsg
   check "fsGroup-style: PGDATA owned 999 mode 700" expect_eq "999:700" stat -c %u:%a "$fsg/data"
 
+  # Started as root (plain docker run --user 0): prepares PGDATA, then runs postgres as 999.
+  containers+=("$prefix-root")
+  docker run -d --name "$prefix-root" --user 0 -e POSTGRES_PASSWORD=pw "$POSTGRES_IMAGE" >/dev/null
+  check "started as root: initialises and becomes ready" pg_wait_ready root
+  check "started as root: postgres runs as uid 999" expect_eq "999" \
+    docker exec "$prefix-root" sh -c "awk '/^Uid:/ {print \$2}' /proc/1/status"
+
   # TLS: our own CA and a server certificate for localhost; the key mounted world-readable and
   # root-owned (as a Secret volume would be), so the entrypoint must copy it.
   mkdir -p "$tls"
@@ -199,7 +208,16 @@ test_postgres() {
     pg_sql tls "host=localhost user=postgres password=pw sslmode=verify-full sslrootcert=/tls/ca.crt" \
     "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
   check "TLS-only: non-TLS TCP connection rejected" \
-    sh -c "! docker exec '$prefix-tls' psql -X -At 'host=127.0.0.1 user=postgres password=pw sslmode=disable' -c 'select 1'"
+    sh -c "out=\$(docker exec '$prefix-tls' psql -X -At 'host=127.0.0.1 user=postgres password=pw sslmode=disable' -c 'select 1' 2>&1); echo \"\$out\"; echo \"\$out\" | grep -q 'rejects connection.*no encryption'"
+  # Same data, TLS on but not required: pg_hba is regenerated, both kinds of connection work.
+  docker rm -f "$prefix-tls" >/dev/null
+  pg_start tls2 -v "$prefix-tlsdata:/var/lib/postgresql" -v "$tls:/tls:ro" \
+    -e POSTGRES_SSL_CERT_FILE=/tls/tls.crt -e POSTGRES_SSL_KEY_FILE=/tls/tls.key
+  check "TLS optional: restart on the same data, ready" pg_wait_ready tls2
+  check "TLS optional: TLS and plain connections both accepted" expect_eq "t f" sh -c "
+    a=\$(docker exec '$prefix-tls2' psql -X -At 'host=localhost user=postgres password=pw sslmode=verify-full sslrootcert=/tls/ca.crt' -c 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()') &&
+    b=\$(docker exec '$prefix-tls2' psql -X -At 'host=127.0.0.1 user=postgres password=pw sslmode=disable' -c 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()') &&
+    echo \"\$a \$b\""
 }
 
 # ------------------------------------------------------------------ both

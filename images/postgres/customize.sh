@@ -30,9 +30,6 @@ uid="$(chroot "$root" id -u postgres):$(chroot "$root" id -g postgres)"
 # /var/lib/postgresql is usually a volume (PVC): PGDATA is created below it at first start.
 install -d -o 999 -g 999 -m 0755 "$root/var/lib/postgresql"
 install -d -o 999 -g 999 -m 0700 "$root/var/lib/postgresql/data"
-# Socket directory (/var/run is a symlink to /run: use the real path, never the host's):
-# writable for any uid (sticky, setgid) so a non-999 uid still works.
-install -d -o 999 -g 999 -m 3777 "$root/run/postgresql"
 install -d -m 0755 "$root/docker-entrypoint-initdb.d"
 
 install -m 0755 "$IMAGES_DIR/postgres/entrypoint.sh" "$root/entrypoint"

@@ -106,7 +106,6 @@ init_cluster() {
 
   printf "\n# added by the airflow-k8s postgres entrypoint\nlisten_addresses = '*'\n" \
     >>"$PGDATA/postgresql.conf"
-  write_hba
 
   # Private, socket-only server to create the database and run init scripts.
   sockdir="$(mktemp -d)"
@@ -128,6 +127,7 @@ init_cluster() {
   done
   pg_ctl --pgdata="$PGDATA" --wait --silent --mode=fast stop >&2
   rmdir "$sockdir" 2>/dev/null || true
+  write_hba
   log "initialisation done"
 }
 
