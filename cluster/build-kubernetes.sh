@@ -42,9 +42,9 @@ main() {
   # Same language version and GODEBUG defaults as upstream's own go.mod.
   go mod edit -go "$(awk '$1 == "go" {print $2; exit}' "${gomod}")"
   local staging
-  for staging in $(awk '$1 ~ /^k8s\.io\// && $2 == "v0.0.0" {print $1}' "${gomod}"); do
+  while read -r staging; do
     go mod edit -replace "${staging}=${staging}@${KUBERNETES_STAGING_VERSION}"
-  done
+  done < <(awk '$1 ~ /^k8s\.io\// && $2 == "v0.0.0" {print $1}' "${gomod}")
 
   local minor major build_date commit
   major="${KUBERNETES_VERSION#v}"; major="${major%%.*}"

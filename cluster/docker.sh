@@ -73,8 +73,8 @@ start_dockerd() {
     # setsid + nohup: dockerd outlives this script and the shell that ran it.
     setsid nohup dockerd >>"${DOCKERD_LOG}" 2>&1 </dev/null &
   fi
-  local i
-  for i in $(seq 1 120); do
+  local _
+  for _ in $(seq 1 120); do
     if docker info >/dev/null 2>&1; then
       log "docker is ready ($(docker version --format '{{.Server.Version}}' 2>/dev/null))"
       return 0

@@ -14,7 +14,7 @@ AIRFLOW_K8S_CLUSTER="${AIRFLOW_K8S_CLUSTER:-airflow-k8s}"
 export AIRFLOW_K8S_CACHE AIRFLOW_K8S_KUBECONFIG AIRFLOW_K8S_CLUSTER
 
 # Where our own Go-built tools land (kind, crictl, ...), keyed by version below.
-BIN_CACHE="${AIRFLOW_K8S_CACHE}/bin"
+export BIN_CACHE="${AIRFLOW_K8S_CACHE}/bin"
 
 # Go toolchain and module settings used by every build.
 export PATH="/usr/local/go/bin:${PATH}"
@@ -24,6 +24,16 @@ export GOTOOLCHAIN=local
 log() { printf '[cluster %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
+# apt_update_once: refreshes the package lists once per machine (and when empty).
+apt_update_once() {
+  local marker=/var/lib/apt/periodic/airflow-k8s-updated
+  if [ ! -f "${marker}" ] || [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -print -quit)" ]; then
+    log "apt-get update"
+    apt-get update -qq
+    mkdir -p "$(dirname "${marker}")" && touch "${marker}"
+  fi
+}
+
 # apt_install PKG[=VERSION]...: installs only what is missing, without starting services.
 apt_install() {
   local missing=() spec name
@@ -32,19 +42,39 @@ apt_install() {
     dpkg-query -W -f='${Status}' "${name}" 2>/dev/null | grep -q 'install ok installed' || missing+=("${spec}")
   done
   [ "${#missing[@]}" -eq 0 ] && return 0
+  apt_update_once
   log "apt-get install ${missing[*]}"
-  if [ ! -f /var/lib/apt/periodic/airflow-k8s-updated ] || [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -print -quit)" ]; then
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
+    # stale package lists (a point release replaced a version): refresh, retry once
     apt-get update -qq
-    mkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/airflow-k8s-updated
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# with_go: makes sure a Go toolchain is on PATH (the machine ships one; Debian's is the fallback).
+# need_go: a Go toolchain >= GO_MIN_VERSION on PATH. The machine ships one in
+# /usr/local/go; otherwise Debian trixie's golang-${GO_MIN_VERSION}-go is
+# installed (trixie added at a low pin priority, so nothing else comes from it).
 need_go() {
-  if ! command -v go >/dev/null 2>&1; then
-    apt_install golang-go
+  if go_ok; then return 0; fi
+  local gobin="/usr/lib/go-${GO_MIN_VERSION}/bin"
+  if [ ! -x "${gobin}/go" ]; then
+    log "no Go >= ${GO_MIN_VERSION}: installing golang-${GO_MIN_VERSION}-go from Debian trixie"
+    printf 'Types: deb\nURIs: %s\nSuites: trixie\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+      "${DEBIAN_MIRROR}" >/etc/apt/sources.list.d/airflow-k8s-trixie.sources
+    printf 'Package: *\nPin: release n=trixie\nPin-Priority: 100\n' >/etc/apt/preferences.d/airflow-k8s-trixie
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -t trixie \
+      "golang-${GO_MIN_VERSION}-go" >/dev/null
   fi
+  export PATH="${gobin}:${PATH}"
+  go_ok || die "no usable Go toolchain"
+}
+
+go_ok() {
+  command -v go >/dev/null 2>&1 || return 1
+  local v
+  v="$(go env GOVERSION 2>/dev/null)"; v="${v#go}"
+  [ "$(printf '%s\n%s\n' "${GO_MIN_VERSION}" "${v}" | sort -V | head -1)" = "${GO_MIN_VERSION}" ]
 }
 
 # Stage timing: stage NAME CMD... runs CMD, prints its duration and records it for the table.

@@ -47,6 +47,7 @@ const (
 	chainPrefix  = "AFK-"
 	forwardChain = "AFK-FORWARD"
 	inputChain   = "AFK-INPUT"
+	outputChain  = "AFK-OUTPUT"
 	natChain     = "AFK-POSTROUTING"
 	// allowMark is the packet-mark bit set by an allow rule while a packet
 	// walks a pod's policy chain; it is cleared again before leaving the chain.
@@ -169,16 +170,15 @@ func (d *daemon) sync() error {
 	if node.Spec.PodCIDR == "" {
 		return fmt.Errorf("node %s has no spec.podCIDR yet", d.nodeName)
 	}
-	if err := d.writeCNIConfig(node.Spec.PodCIDR); err != nil {
+	// Rules first: no pod may start (which needs the CNI config) before
+	// traffic to unanswered service IPs is rejected on this node.
+	if err := d.syncRules(node.Spec.PodCIDR); err != nil {
 		return err
 	}
 	if err := d.syncRoutes(node); err != nil {
 		klog.Errorf("routes: %v", err)
 	}
-	if err := d.syncRules(node.Spec.PodCIDR); err != nil {
-		return err
-	}
-	return nil
+	return d.writeCNIConfig(node.Spec.PodCIDR)
 }
 
 // writeCNIConfig writes the CNI network list for this node, if it changed.
@@ -270,11 +270,25 @@ func chainName(kind string, parts ...string) string {
 
 // syncRules computes and applies the filter and nat rules.
 func (d *daemon) syncRules(podCIDR string) error {
+	serviceCIDRs, err := d.serviceCIDRs()
+	if err != nil {
+		return err
+	}
 	filter := &ruleSet{}
 	filter.chain(forwardChain)
 	filter.chain(inputChain)
-	for _, c := range []string{forwardChain, inputChain} {
+	filter.chain(outputChain)
+	for _, c := range []string{forwardChain, inputChain, outputChain} {
 		filter.add(c, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "RETURN")
+	}
+	// Service IPs are virtual: kube-proxy translates every connection to one.
+	// One that reaches the filter table untranslated (kube-proxy not started
+	// yet, or no such service) must not leave the node for the default route.
+	for _, cidr := range serviceCIDRs {
+		for _, c := range []string{forwardChain, outputChain} {
+			filter.add(c, "-d", cidr, "-m", "conntrack", "--ctstate", "NEW", "-m", "conntrack", "!", "--ctstate", "DNAT",
+				"-j", "REJECT", "--reject-with", "icmp-net-unreachable")
+		}
 	}
 
 	pods, err := d.pods.List(labels.Everything())
@@ -348,7 +362,31 @@ func (d *daemon) syncRules(podCIDR string) error {
 	if err := ensureJumpFirst("filter", "INPUT", inputChain); err != nil {
 		return err
 	}
+	if err := ensureJumpFirst("filter", "OUTPUT", outputChain); err != nil {
+		return err
+	}
 	return ensureJumpFirst("nat", "POSTROUTING", natChain)
+}
+
+// serviceCIDRs lists the cluster's service IP ranges (ServiceCIDR objects,
+// GA since Kubernetes 1.33).
+func (d *daemon) serviceCIDRs() ([]string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	list, err := d.client.NetworkingV1().ServiceCIDRs().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("listing ServiceCIDRs: %w", err)
+	}
+	var out []string
+	for _, sc := range list.Items {
+		for _, c := range sc.Spec.CIDRs {
+			if !strings.Contains(c, ":") {
+				out = append(out, c)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 func (d *daemon) clusterPodCIDR(fallback string) string {
