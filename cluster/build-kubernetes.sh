@@ -61,7 +61,7 @@ main() {
 
   local pkgs=()
   for pkg in "${K8S_BINARIES[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/${pkg}"); done
-  log "go build ${K8S_BINARIES[*]} (cold: 20-35 min on 2 cores)"
+  log "go build ${K8S_BINARIES[*]} (measured cold on 2 cores: ~7 min)"
   mkdir -p "${mod}/out"
   go build -trimpath -tags notest,grpcnotrace -ldflags "${ldflags}" -o "${mod}/out/" "${pkgs[@]}"
 

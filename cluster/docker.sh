@@ -88,6 +88,10 @@ start_dockerd() {
 main() {
   if docker info >/dev/null 2>&1; then
     log "docker already works ($(docker version --format '{{.Server.Version}}' 2>/dev/null))"
+    if capfix_needed && ! docker info --format '{{.DefaultRuntime}}' | grep -qx airflow-k8s-capfix; then
+      log "WARNING: this dockerd was not started with the capability-fix runtime;" \
+        "privileged containers (kind nodes) may fail with 'unable to apply caps'"
+    fi
     return 0
   fi
   install_docker
