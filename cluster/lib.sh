@@ -77,10 +77,11 @@ go_ok() {
   [ "$(printf '%s\n%s\n' "${GO_MIN_VERSION}" "${v}" | sort -V | head -1)" = "${GO_MIN_VERSION}" ]
 }
 
-# Stage timing: stage NAME CMD... runs CMD, prints its duration and records it for the table.
-STAGE_NAMES=()
-STAGE_SECS=()
-stage() {
+# Stage timing: stage NAME CMD... runs CMD, prints its duration and records it for the table; a failing
+# stage ends the run. stage_keep_going NAME CMD... records a failure and carries on (independent Molecule
+# scenarios: one red scenario must not hide the others); stage_failures is non-zero if one failed.
+STAGE_FAILED=()
+_stage_run() {
   local name="$1" start end rc=0
   shift
   log "=== stage: ${name}"
@@ -89,20 +90,43 @@ stage() {
   end=$(date +%s)
   STAGE_NAMES+=("${name}")
   STAGE_SECS+=("$((end - start))")
+  STAGE_RCS+=("${rc}")
   if [ "${rc}" -ne 0 ]; then
     log "=== stage ${name} FAILED after $((end - start)) s (exit ${rc})"
+  else
+    log "=== stage ${name} done in $((end - start)) s"
+  fi
+  return "${rc}"
+}
+
+stage() {
+  local rc=0
+  _stage_run "$@" || rc=$?
+  if [ "${rc}" -ne 0 ]; then
     stage_table
     exit "${rc}"
   fi
-  log "=== stage ${name} done in $((end - start)) s"
+}
+
+stage_keep_going() {
+  _stage_run "$@" || STAGE_FAILED+=("$1")
+}
+
+stage_failures() {
+  if [ "${#STAGE_FAILED[@]}" -gt 0 ]; then
+    log "failed stages: ${STAGE_FAILED[*]}"
+    return 1
+  fi
 }
 
 stage_table() {
-  local i total=0
-  printf '\n%-28s %8s\n' "stage" "seconds" >&2
-  printf '%-28s %8s\n' "----------------------------" "-------" >&2
+  local i total=0 result
+  printf '\n%-28s %8s  %s\n' "stage" "seconds" "result" >&2
+  printf '%-28s %8s  %s\n' "----------------------------" "-------" "------" >&2
   for i in "${!STAGE_NAMES[@]}"; do
-    printf '%-28s %8s\n' "${STAGE_NAMES[$i]}" "${STAGE_SECS[$i]}" >&2
+    result=ok
+    [ "${STAGE_RCS[$i]:-0}" -eq 0 ] || result="FAILED (exit ${STAGE_RCS[$i]})"
+    printf '%-28s %8s  %s\n' "${STAGE_NAMES[$i]}" "${STAGE_SECS[$i]}" "${result}" >&2
     total=$((total + STAGE_SECS[i]))
   done
   printf '%-28s %8s\n\n' "total" "${total}" >&2
