@@ -35,10 +35,10 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def settings() -> dict[str, str | int | Path]:
+    """Where to go and what to expect (no secrets)."""
     return {
         "url": os.environ.get("AIRFLOW_UI_URL", "").rstrip("/"),
         "username": os.environ.get("AIRFLOW_UI_USERNAME", ""),
-        "password": os.environ.get("AIRFLOW_UI_PASSWORD", ""),
         "dag_id": os.environ.get("AIRFLOW_UI_DAG_ID") or "smoke_trivial",
         "run_id": os.environ.get("AIRFLOW_UI_RUN_ID", ""),
         "screenshot": Path(
@@ -80,7 +80,8 @@ def _save(driver, path: Path) -> None:
     assert driver.save_screenshot(str(path)), f"could not write the screenshot {path}"
 
 
-def _sign_in(driver, settings, password: str) -> None:
+def _sign_in(driver, settings, wrong: bool = False) -> None:
+    # The password stays out of `settings` and out of assertions, so no failure report can print it.
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
@@ -91,16 +92,17 @@ def _sign_in(driver, settings, password: str) -> None:
     user_field.clear()
     user_field.send_keys(settings["username"])
     password_field.clear()
-    password_field.send_keys(password)
+    password_field.send_keys(os.environ["AIRFLOW_UI_PASSWORD"] + ("-wrong" if wrong else ""))
     driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
 
 
 def test_ui_sign_in_and_dag_run_success(browser, settings):
-    from selenium.common.exceptions import TimeoutException
+    from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    wait = WebDriverWait(browser, settings["timeout"])
+    # React re-renders the table while data arrives: an element found a moment ago may be gone; look again.
+    wait = WebDriverWait(browser, settings["timeout"], ignored_exceptions=(StaleElementReferenceException,))
     failure_shot = settings["screenshot"].with_name("ui-failure.png")
     try:
         # Unauthenticated: the UI sends the browser to the auth manager's login page.
@@ -108,13 +110,13 @@ def test_ui_sign_in_and_dag_run_success(browser, settings):
         wait.until(lambda d: "/auth/login" in d.current_url)
 
         # A wrong password is refused: still on the login page, no session token.
-        _sign_in(browser, settings, settings["password"] + "-wrong")
+        _sign_in(browser, settings, wrong=True)
         with pytest.raises(TimeoutException):
             WebDriverWait(browser, 10).until(lambda d: "/auth/login" not in d.current_url)
         assert browser.get_cookie("_token") is None, "a wrong password produced a session token"
 
         # The right one signs in and leaves the login page.
-        _sign_in(browser, settings, settings["password"])
+        _sign_in(browser, settings)
         wait.until(lambda d: "/auth/login" not in d.current_url)
         assert browser.get_cookie("_token") is not None, "signed in, but the UI set no session token"
 
