@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs Debian's headless-capable Chromium and its WebDriver, pinned, for tests/browser (Selenium drives
+# /usr/bin/chromium through /usr/bin/chromedriver; nothing downloads a browser of its own).
+# Idempotent: when both packages are installed at the pinned version it does nothing.
+#   scripts/install-browser.sh            # as root (apt)
+#   CHROMIUM_DEB_VERSION=... scripts/install-browser.sh   # another version (e.g. after a security update)
+# Debian replaces Chromium in bookworm-security with each upstream security release; when the pin is no
+# longer offered, `apt-cache policy chromium` shows the current one: update the pin below.
+set -euo pipefail
+
+CHROMIUM_DEB_VERSION="${CHROMIUM_DEB_VERSION:-156.0.8078.79-1~deb12u1}"
+PACKAGES=(chromium chromium-driver)
+
+log() { printf '[install-browser %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+installed_version() {
+  dpkg-query -W -f='${Status} ${Version}\n' "$1" 2>/dev/null | sed -n 's/^install ok installed //p'
+}
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  if [ "$(installed_version "${pkg}")" != "${CHROMIUM_DEB_VERSION}" ]; then
+    missing+=("${pkg}=${CHROMIUM_DEB_VERSION}")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  log "chromium and chromium-driver ${CHROMIUM_DEB_VERSION} already installed"
+else
+  [ "$(id -u)" -eq 0 ] || { log "ERROR: run as root (apt-get install ${missing[*]})"; exit 1; }
+  log "apt-get install ${missing[*]}"
+  # A fresh machine has empty package lists; a stale list may not offer the pinned version yet.
+  if ! apt-cache show "chromium=${CHROMIUM_DEB_VERSION}" >/dev/null 2>&1; then
+    apt-get update -qq
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends --allow-downgrades \
+    "${missing[@]}" >/dev/null
+fi
+
+# Both binaries must exist and agree on the version (Selenium refuses a mismatched driver).
+browser="$(/usr/bin/chromium --version)"
+driver="$(/usr/bin/chromedriver --version)"
+log "${browser} / ${driver}"
+[ "$(awk '{print $2}' <<<"${browser}")" = "$(awk '{print $2}' <<<"${driver}")" ] || {
+  log "ERROR: chromium and chromedriver versions differ"
+  exit 1
+}
