@@ -28,6 +28,7 @@ stage images images/build.sh all
 stage kind-cluster cluster/up.sh "${AIRFLOW_IMAGE}" "${POSTGRES_IMAGE}"
 . scripts/env.sh
 stage cluster-smoke pytest -q tests/cluster
+stage browser scripts/install-browser.sh
 # Scenarios are independent (own namespace each): a red one is recorded and the others still run.
 for scenario in ${AIRFLOW_K8S_SCENARIOS:-default}; do
   stage_keep_going "molecule-${scenario}" molecule test -s "${scenario}"
