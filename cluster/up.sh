@@ -4,7 +4,8 @@
 #   cluster/up.sh [IMAGE...]
 #
 # IMAGEs (local docker images, e.g. the Airflow and Postgres images) are loaded
-# into the cluster's node with `kind load docker-image`.
+# into the cluster's node with `kind load docker-image`; empty arguments are
+# skipped, so optional images can be passed as "${VAR:-}".
 #
 # Offline (no container registry reachable, as on CI) everything is built from
 # the package registries and cached (see cluster/README.md); online, kind's
@@ -113,7 +114,8 @@ main() {
   fi
   stage create-cluster stage_cluster
   stage wait-ready stage_wait_ready
-  local extra=("$@")
+  local extra=() image
+  for image in "$@"; do [ -z "${image}" ] || extra+=("${image}"); done
   if [ "${OFFLINE}" = 0 ]; then
     # the offline node image holds the toolbox image; the upstream one does not
     stage toolbox-image bash "${CLUSTER_DIR}/build-node-image.sh" toolbox

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Build (or reuse) the container images the test cluster runs, and record their references in
-# <repo>/.work/images.env as AIRFLOW_IMAGE=... and POSTGRES_IMAGE=...
+# <repo>/.work/images.env as AIRFLOW_IMAGE=..., POSTGRES_IMAGE=..., GIT_SYNC_IMAGE=... and
+# GIT_SERVER_IMAGE=... (the last two serve the git-sync Molecule scenario).
 #
-# Usage: images/build.sh [airflow|postgres|all]      (default: all)
+# Usage: images/build.sh [airflow|postgres|git-sync|git-server|all]      (default: all)
 #
 # Offline (no container registry reachable, the normal case here): each image is a Debian
 # bookworm rootfs made with mmdebstrap (minbase), customised in a chroot and `docker import`ed.
 # Tags are <version>-<hash8 of the inputs>; a build is skipped when that tag already exists.
-# Online (a registry answers): the upstream images are pulled instead.
+# Online (a registry answers): the upstream images are pulled instead (the git server, a test
+# fixture with no upstream image, is built from Debian in both cases).
 #
 # Environment:
 #   AIRFLOW_K8S_OFFLINE=1|0   force offline build (1) or upstream pull (0); default: probe
@@ -42,7 +44,7 @@ run_stage() {
   log "stage $name: done in $(elapsed "$t0")s"
 }
 
-usage() { sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 # ---------------------------------------------------------------- helpers
 
@@ -257,6 +259,120 @@ smoke_postgres() {
     die "postgres --version in $1 is not $POSTGRES_MAJOR.x"
 }
 
+# ---------------------------------------------------------------- git-sync
+
+# Our git-sync compatible program (images/git-sync/*.go, Go standard library only), built with the
+# Go toolchain the cluster scripts use (cluster/lib.sh: need_go), static.
+build_git_sync_binary() {
+  local out="$1"
+  (
+    # shellcheck source=../cluster/lib.sh
+    source "$REPO_ROOT/cluster/lib.sh"
+    need_go
+    cd "$IMAGES_DIR/git-sync"
+    go build -trimpath -ldflags "-s -w -X main.version=$GIT_SYNC_COMPAT_VERSION" -o "$out" .
+  )
+}
+
+build_git_sync() {
+  local hash ref dir
+  hash="$(inputs_hash git-sync)"
+  ref="$IMAGE_PREFIX/git-sync-compat:$GIT_SYNC_COMPAT_VERSION-$hash"
+  if image_exists "$ref"; then
+    log "git-sync: $ref exists, skipping build"
+    record GIT_SYNC_IMAGE "$ref"
+    return
+  fi
+  dir="$WORK/git-sync-$hash.rootfs"
+  prune_rootfs git-sync "$dir"
+  if [[ -e "$dir.complete" ]]; then
+    log "git-sync: reusing rootfs $dir"
+  else
+    export GIT_SYNC_BINARY="$WORK/git-sync-$hash.bin" # read by git-sync/customize.sh
+    run_stage "git-sync go build" build_git_sync_binary "$GIT_SYNC_BINARY"
+    run_stage "git-sync rootfs (mmdebstrap + git)" debian_rootfs "$dir" \
+      "$(pin git "$GIT_DEB_VERSION"),$(pin openssh-client "$OPENSSH_CLIENT_DEB_VERSION"),ca-certificates" \
+      "$IMAGES_DIR/git-sync/customize.sh"
+    rm -f "$GIT_SYNC_BINARY"
+  fi
+  run_stage "git-sync docker import" docker_import "$dir" "$ref" \
+    --change 'ENV HOME=/tmp' \
+    --change 'ENV LANG=C.UTF-8' \
+    --change 'USER 65533:65533' \
+    --change 'WORKDIR /tmp' \
+    --change 'ENTRYPOINT ["/usr/local/bin/git-sync"]' \
+    --change "LABEL org.opencontainers.image.title=airflow-k8s-git-sync-compat org.opencontainers.image.version=$GIT_SYNC_COMPAT_VERSION airflow-k8s.inputs-hash=$hash"
+  run_stage "git-sync smoke test" smoke_git_sync "$ref"
+  record GIT_SYNC_IMAGE "$ref"
+  prune_images "$ref"
+  log "git-sync: built $ref"
+}
+
+# A one-time sync of a repository made inside the container, as the image's own non-root user.
+smoke_git_sync() {
+  local got
+  got="$(docker run --rm "$1" --version)"
+  [[ "$got" == "$GIT_SYNC_COMPAT_VERSION" ]] || die "git-sync --version in $1 printed '$got'"
+  docker run --rm --cap-drop ALL --security-opt no-new-privileges --entrypoint /bin/sh "$1" -ec '
+    export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@t GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@t
+    git init -q --bare -b main /tmp/up.git && git init -q -b main /tmp/w && mkdir /tmp/w/dags
+    echo x >/tmp/w/dags/a.py && git -C /tmp/w add . && git -C /tmp/w commit -qm seed
+    git -C /tmp/w push -q /tmp/up.git main
+    git-sync --repo=file:///tmp/up.git --ref=main --root=/git --link=repo --one-time
+    test "$(cat /git/repo/dags/a.py)" = x' >/dev/null ||
+    die "git-sync in $1 did not sync a local repository"
+}
+
+# ---------------------------------------------------------------- git server (test fixture)
+
+build_git_server() {
+  local hash ref dir version
+  hash="$(inputs_hash git-server)"
+  version="${GIT_DEB_VERSION#*:}" # 1:2.39.5-0+deb12u3 -> 2.39.5
+  ref="$IMAGE_PREFIX/git-server:${version%%-*}-$hash"
+  if image_exists "$ref"; then
+    log "git-server: $ref exists, skipping build"
+    record GIT_SERVER_IMAGE "$ref"
+    return
+  fi
+  dir="$WORK/git-server-$hash.rootfs"
+  prune_rootfs git-server "$dir"
+  if [[ -e "$dir.complete" ]]; then
+    log "git-server: reusing rootfs $dir"
+  else
+    run_stage "git-server rootfs (mmdebstrap + git)" debian_rootfs "$dir" \
+      "$(pin git "$GIT_DEB_VERSION")" "$IMAGES_DIR/git-server/customize.sh"
+  fi
+  run_stage "git-server docker import" docker_import "$dir" "$ref" \
+    --change 'ENV HOME=/tmp' \
+    --change 'ENV LANG=C.UTF-8' \
+    --change 'USER 10001:10001' \
+    --change 'WORKDIR /srv/git' \
+    --change 'EXPOSE 9418' \
+    --change 'ENTRYPOINT ["/usr/local/bin/git-server"]' \
+    --change "LABEL org.opencontainers.image.title=airflow-k8s-git-server airflow-k8s.inputs-hash=$hash"
+  run_stage "git-server smoke test" smoke_git_server "$ref"
+  record GIT_SERVER_IMAGE "$ref"
+  prune_images "$ref"
+  log "git-server: built $ref"
+}
+
+# Start it with a seed file, push a second file through the daemon, read both back over git://.
+smoke_git_server() {
+  local name="airflow-k8s-git-server-smoke-$$" rc=0
+  docker run -d --name "$name" --cap-drop ALL --security-opt no-new-privileges \
+    -e GIT_SERVER_SEED_DIR=/usr/share/doc/git -e GIT_SERVER_SEED_PATH=seed "$1" >/dev/null
+  docker exec -i "$name" /bin/sh -ec '
+    i=0; until git ls-remote -q git://127.0.0.1/dags.git main >/dev/null 2>&1; do
+      i=$((i + 1)); [ "$i" -lt 50 ] || exit 1; sleep 0.2; done
+    echo pushed | git-push-file dags/new.py >/dev/null
+    git clone -q git://127.0.0.1/dags.git /tmp/check
+    test -f /tmp/check/seed/copyright && test "$(cat /tmp/check/dags/new.py)" = pushed' >/dev/null || rc=$?
+  [[ "$rc" == 0 ]] || docker logs "$name" >&2 || true
+  docker rm -f "$name" >/dev/null
+  [[ "$rc" == 0 ]] || die "git server in $1 failed its smoke test"
+}
+
 # ---------------------------------------------------------------- upstream (online)
 
 pull_upstream() {
@@ -264,6 +380,8 @@ pull_upstream() {
   case "$name" in
     airflow) ref="$UPSTREAM_AIRFLOW_IMAGE" key=AIRFLOW_IMAGE ;;
     postgres) ref="$UPSTREAM_POSTGRES_IMAGE" key=POSTGRES_IMAGE ;;
+    git-sync) ref="$UPSTREAM_GIT_SYNC_IMAGE" key=GIT_SYNC_IMAGE ;;
+    git-server) build_git_server; return ;; # no upstream image: built from Debian either way
   esac
   if image_exists "$ref"; then
     log "$name: $ref present"
@@ -278,8 +396,8 @@ pull_upstream() {
 main() {
   local target="${1:-all}" t0 names
   case "$target" in
-    airflow | postgres) names=("$target") ;;
-    all) names=(airflow postgres) ;;
+    airflow | postgres | git-sync | git-server) names=("$target") ;;
+    all) names=(airflow postgres git-sync git-server) ;;
     -h | --help) usage; return 0 ;;
     *) usage >&2; die "unknown target '$target'" ;;
   esac
@@ -295,7 +413,7 @@ main() {
     for n in "${names[@]}"; do pull_upstream "$n"; done
   else
     log "no container registry reachable (or AIRFLOW_K8S_OFFLINE=1): building from Debian $DEBIAN_SUITE"
-    for n in "${names[@]}"; do "build_$n"; done
+    for n in "${names[@]}"; do "build_${n//-/_}"; done
   fi
   log "all done in $(elapsed "$t0")s; references in $ENV_FILE:"
   sed 's/^/[images]   /' "$ENV_FILE" >&2

@@ -5,6 +5,9 @@ if [ -f "${REPO_ROOT}/.work/images.env" ]; then
   # shellcheck source=/dev/null
   . "${REPO_ROOT}/.work/images.env"
   export AIRFLOW_IMAGE POSTGRES_IMAGE
+  # git-sync and the test git server (molecule/gitsync), when images/build.sh has recorded them
+  [ -z "${GIT_SYNC_IMAGE:-}" ] || export GIT_SYNC_IMAGE
+  [ -z "${GIT_SERVER_IMAGE:-}" ] || export GIT_SERVER_IMAGE
   export AIRFLOW_IMAGE_REPOSITORY="${AIRFLOW_IMAGE%:*}" AIRFLOW_IMAGE_TAG="${AIRFLOW_IMAGE##*:}"
 fi
 export KUBECONFIG="${AIRFLOW_K8S_KUBECONFIG}"
