@@ -51,7 +51,7 @@ molecule: venv ## Molecule scenarios against the kind cluster (KUBECONFIG or .wo
 cluster: ## build (cached) and start the kind cluster only
 	cluster/up.sh
 
-images: ## build (cached) the Airflow and Postgres images only
+images: ## build (cached) the images: Airflow, Postgres, and git-sync + git server for the tests
 	images/build.sh all
 
 clean: ## remove local state (the cluster stays: make down)

@@ -25,7 +25,7 @@ stage collection-build make -s build
 stage docker-engine cluster/docker.sh
 stage images images/build.sh all
 . scripts/env.sh
-stage kind-cluster cluster/up.sh "${AIRFLOW_IMAGE}" "${POSTGRES_IMAGE}"
+stage kind-cluster cluster/up.sh "${AIRFLOW_IMAGE}" "${POSTGRES_IMAGE}" "${GIT_SYNC_IMAGE:-}" "${GIT_SERVER_IMAGE:-}"
 . scripts/env.sh
 stage cluster-smoke pytest -q tests/cluster
 stage browser scripts/install-browser.sh

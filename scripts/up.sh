@@ -7,7 +7,9 @@ cd "${REPO_ROOT}"
 
 stage python-tooling make -s venv
 stage docker-engine cluster/docker.sh
-stage images images/build.sh all
+# Only the two images inventories/local runs (the git-sync and git server images are for the tests).
+stage image-airflow images/build.sh airflow
+stage image-postgres images/build.sh postgres
 . scripts/env.sh
 stage kind-cluster cluster/up.sh "${AIRFLOW_IMAGE}" "${POSTGRES_IMAGE}"
 . scripts/env.sh
