@@ -237,9 +237,12 @@ def floor(ns: str) -> dict:
     steps["apply"] = round(time.monotonic() - start, 1)
     for kind, name in workloads:  # Postgres, then the migration Job, then the components: same order as site.yml
         if kind == "Job":
-            kubectl("-n", ns, "wait", "--for=condition=complete", f"job/{name}", "--timeout=900s", timeout=960)
+            kubectl("-n", ns, "wait", "--for=condition=complete", f"job/{name}", "--timeout=1500s", timeout=1560)
+        elif kind == "Deployment":  # not `rollout status`: it gives up at the progress deadline (600 s)
+            kubectl("-n", ns, "wait", "--for=condition=Available", f"deployment/{name}", "--timeout=1500s",
+                    timeout=1560)
         else:
-            kubectl("-n", ns, "rollout", "status", f"{kind.lower()}/{name}", "--timeout=900s", timeout=960)
+            kubectl("-n", ns, "rollout", "status", f"{kind.lower()}/{name}", "--timeout=1500s", timeout=1560)
         steps[f"wait {kind}/{name}"] = round(time.monotonic() - start, 1)
     pod = kubectl("-n", ns, "get", "pods", "-l", "app.kubernetes.io/component=dag-processor",
                   "--field-selector=status.phase=Running", "-o", "jsonpath={.items[0].metadata.name}").stdout
@@ -516,12 +519,20 @@ def chart(result: dict, png: Path) -> None:
     fig.suptitle(f"airflow_k8s.platform benchmarks{' (SMOKE: 1 iteration)' if meta['smoke'] else ''} - "
                  f"{meta['date']} - {meta['machine']}\nload: {meta['load_note']}", fontsize=10)
 
+    def skipped(ax, title: str) -> None:
+        ax.axis("off")
+        ax.set_title(title + " (not measured in this run)")
+
     ax = axes[0][0]
     c = result["converge"]
-    bars = ax.bar(["site.yml (a)", "floor: kubectl (b)"], [c["site"]["seconds"], c["floor"]["seconds"]],
-                  color=["tab:blue", "tab:gray"])
+    names, values = ["site.yml (a)"], [c["site"]["seconds"]]
+    if "floor" in c:
+        names.append("floor: kubectl (b)")
+        values.append(c["floor"]["seconds"])
+    bars = ax.bar(names, values, color=["tab:blue", "tab:gray"][: len(values)])
     ax.bar_label(bars, fmt="%.0f s")
-    ax.set_title(f"1. converge, empty namespace -> every workload Ready\na/b = {c['ratio']} (goal <= {GOALS['converge_ratio_max']})")
+    ax.set_title("1. converge, empty namespace -> every workload Ready"
+                 + (f"\na/b = {c['ratio']} (goal <= {GOALS['converge_ratio_max']})" if "ratio" in c else ""))
     ax.set_ylabel("seconds")
 
     ax = axes[0][1]
@@ -535,22 +546,31 @@ def chart(result: dict, png: Path) -> None:
     ax.set_ylabel("seconds")
 
     ax = axes[1][0]
-    lat = result["latency"]
+    lat = result.get("latency")
+    if not lat:
+        skipped(ax, "3. task latency")
     colors = ["tab:olive", "tab:orange", "tab:red", "tab:purple", "tab:brown"]
-    for col, stat in enumerate(["p50", "p95"]):
+    for col, stat in enumerate(["p50", "p95"] if lat else []):
         bottom = 0.0
         for phase, color in zip(PHASES, colors):
             value = lat[stat][phase] or 0.0
             ax.bar(col, value, bottom=bottom, color=color, label=phase if col == 0 else None)
             bottom += value
         ax.text(col, bottom, f"total {lat[stat]['total']} s", ha="center", va="bottom")
-    ax.set_xticks([0, 1], ["p50", "p95"])
-    ax.set_title(f"3. trivial task, trigger -> success ({lat['runs']} runs; phases are per-phase percentiles)")
-    ax.set_ylabel("seconds")
-    ax.legend(fontsize=8)
+    if lat:
+        ax.set_xticks([0, 1], ["p50", "p95"])
+        ax.set_title(f"3. trivial task, trigger -> success, {lat['runs']} runs\n(each phase its own percentile)")
+        ax.set_ylabel("seconds")
+        ax.legend(fontsize=8)
 
     ax = axes[1][1]
-    tp = result["throughput"]
+    tp = result.get("throughput")
+    if not tp:
+        skipped(ax, "4. throughput")
+        fig.tight_layout()
+        png.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(png, dpi=90)
+        return
     bars = ax.bar(["collection defaults", "Airflow stock config"],
                   [tp["collection"]["tasks_per_minute"], tp["stock"]["tasks_per_minute"]],
                   color=["tab:blue", "tab:gray"])
@@ -559,6 +579,9 @@ def chart(result: dict, png: Path) -> None:
     ax.set_title(f"4. {tp['mapped_tasks']} mapped trivial tasks: speed-up {tp['speedup']}x "
                  f"(goal >= {GOALS['throughput_speedup_min']})")
     ax.set_ylabel("tasks per minute")
+    for row in axes:
+        for a in row:
+            a.margins(y=0.15)
     fig.tight_layout()
     png.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(png, dpi=90)
@@ -580,6 +603,8 @@ def main() -> int:
     parser.add_argument("--latency-runs", type=int, default=20)
     parser.add_argument("--mapped", type=int, default=100, choices=MAPPED_COUNTS)
     parser.add_argument("--note", default="", help="free text about the machine's load, stored in the JSON and the chart")
+    parser.add_argument("--parts", default="floor,latency,throughput",
+                        help="comma-separated subset of floor,latency,throughput (site.yml converge and no-op always run)")
     parser.add_argument("--keep", action="store_true", help="keep the bench-* namespaces at the end")
     args = parser.parse_args()
     if args.smoke:
@@ -599,40 +624,45 @@ def main() -> int:
         "kubernetes": server, "image": f"{os.environ.get('AIRFLOW_IMAGE_REPOSITORY')}:{os.environ.get('AIRFLOW_IMAGE_TAG')}",
         "load_at_start": cluster_load(), "load_note": args.note or "not stated", "goals": GOALS,
     }}
+    parts = set(args.parts.split(","))
     for ns in (NS_FLOOR, NS_SITE, NS_STOCK):
         delete_namespace(ns)
     try:
-        # 1b. the floor first, alone; then removed so that site.yml also runs alone
-        result["converge"] = {"floor": floor(NS_FLOOR)}
-        delete_namespace(NS_FLOOR)
+        result["converge"] = {}
+        if "floor" in parts:  # 1b. the floor first, alone; then removed so that site.yml also runs alone
+            result["converge"]["floor"] = floor(NS_FLOOR)
+            delete_namespace(NS_FLOOR)
         # 1a. site.yml into an empty namespace
         result["converge"]["site"] = site(NS_SITE, "converge")
-        result["converge"]["ratio"] = round(result["converge"]["site"]["seconds"] / result["converge"]["floor"]["seconds"], 2)
+        if "floor" in parts:
+            result["converge"]["ratio"] = round(
+                result["converge"]["site"]["seconds"] / result["converge"]["floor"]["seconds"], 2)
         # 2. no-op
         result["noop"] = {"apply": site(NS_SITE, "noop"), "check": site(NS_SITE, "check", check_mode=True)}
-        # 3. latency, 4. throughput with the collection's defaults
-        api = Airflow(NS_SITE)
-        api.wait_ready(["bench_trivial", f"bench_mapped_{args.mapped}"])
-        watch = PodWatch(NS_SITE)
-        try:
-            log(f"latency: {args.latency_runs} runs")
-            result["latency"] = latency(api, watch, args.latency_runs, warmup=0 if args.smoke else 1)
-        finally:
-            watch.stop()
-        log(f"throughput, collection defaults: {args.mapped} mapped tasks")
-        result["throughput"] = {"mapped_tasks": args.mapped, "collection": throughput(api, args.mapped)}
-        # 4. the same with Airflow's stock settings, alone on the cluster
-        stock = stock_config(NS_SITE)
-        result["throughput"]["stock_config"] = stock
-        if not args.keep:
-            delete_namespace(NS_SITE)
-        result["throughput"]["stock_converge"] = site(NS_STOCK, "stock-converge", config=stock["airflow_core_config"])
-        api = Airflow(NS_STOCK)
-        api.wait_ready([f"bench_mapped_{args.mapped}"])
-        log(f"throughput, stock config: {args.mapped} mapped tasks")
-        result["throughput"]["stock"] = throughput(api, args.mapped)
-        tp = result["throughput"]
-        tp["speedup"] = round(tp["stock"]["wall_seconds"] / tp["collection"]["wall_seconds"], 2)
+        if parts & {"latency", "throughput"}:
+            api = Airflow(NS_SITE)
+            api.wait_ready(["bench_trivial", f"bench_mapped_{args.mapped}"])
+        if "latency" in parts:  # 3.
+            watch = PodWatch(NS_SITE)
+            try:
+                log(f"latency: {args.latency_runs} runs")
+                result["latency"] = latency(api, watch, args.latency_runs, warmup=0 if args.smoke else 1)
+            finally:
+                watch.stop()
+        if "throughput" in parts:  # 4. the collection's defaults, then Airflow's stock settings, each alone
+            log(f"throughput, collection defaults: {args.mapped} mapped tasks")
+            result["throughput"] = {"mapped_tasks": args.mapped, "collection": throughput(api, args.mapped)}
+            stock = stock_config(NS_SITE)
+            result["throughput"]["stock_config"] = stock
+            if not args.keep:
+                delete_namespace(NS_SITE)
+            result["throughput"]["stock_converge"] = site(NS_STOCK, "stock-converge", config=stock["airflow_core_config"])
+            api = Airflow(NS_STOCK)
+            api.wait_ready([f"bench_mapped_{args.mapped}"])
+            log(f"throughput, stock config: {args.mapped} mapped tasks")
+            result["throughput"]["stock"] = throughput(api, args.mapped)
+            tp = result["throughput"]
+            tp["speedup"] = round(tp["stock"]["wall_seconds"] / tp["collection"]["wall_seconds"], 2)
     except BaseException:
         partial = out.with_suffix(".partial.json")
         partial.parent.mkdir(parents=True, exist_ok=True)
@@ -648,12 +678,14 @@ def main() -> int:
                     log(f"could not delete {ns}: {err}")
     result["meta"]["load_at_end"] = cluster_load()
     result["meta"]["harness_seconds"] = round(time.monotonic() - started, 1)
-    result["goals_met"] = {
-        "converge_ratio": result["converge"]["ratio"] <= GOALS["converge_ratio_max"],
-        "noop_apply": result["noop"]["apply"]["seconds"] <= GOALS["noop_seconds_max"],
-        "noop_check": result["noop"]["check"]["seconds"] <= GOALS["noop_seconds_max"],
-        "throughput_speedup": result["throughput"]["speedup"] >= GOALS["throughput_speedup_min"],
-    }
+    met = {}
+    if "ratio" in result["converge"]:
+        met["converge_ratio"] = result["converge"]["ratio"] <= GOALS["converge_ratio_max"]
+    met["noop_apply"] = result["noop"]["apply"]["seconds"] <= GOALS["noop_seconds_max"]
+    met["noop_check"] = result["noop"]["check"]["seconds"] <= GOALS["noop_seconds_max"]
+    if "throughput" in result:
+        met["throughput_speedup"] = result["throughput"]["speedup"] >= GOALS["throughput_speedup_min"]
+    result["goals_met"] = met
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     chart(result, png)
