@@ -8,7 +8,7 @@ rm -rf "$root/.work/sanity"
 mkdir -p "$dest"
 cd "$root"
 git ls-files --cached --others --exclude-standard -z \
-  | grep -zv -E '^(\.collections|cluster|images|molecule|scripts|examples|tests/(cluster|lib|unit)|tests/[^/]+\.py)' \
+  | grep -zv -E '^(\.collections|benchmarks|cluster|images|molecule|scripts|examples|tests/(cluster|lib|unit)|tests/[^/]+\.py)' \
   | xargs -0 -I{} cp --parents -P {} "$dest/"
 cd "$dest"
 git init -q . && git add -A >/dev/null
