@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help venv up down test static lint sanity unit render-tests build molecule cluster images clean
+.PHONY: help venv up down test bench static lint sanity unit render-tests build molecule cluster images clean
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
@@ -47,6 +47,9 @@ build: venv ## ansible-galaxy collection build
 
 molecule: venv ## Molecule scenarios against the kind cluster (KUBECONFIG or .work/kubeconfig)
 	cd $(CURDIR) && $(BIN)/molecule test --all
+
+bench: venv ## benchmarks on the kind cluster -> docs/benchmarks/<date>.json and .png (not a test)
+	benchmarks/bench.sh $(BENCH_ARGS)
 
 cluster: ## build (cached) and start the kind cluster only
 	cluster/up.sh
