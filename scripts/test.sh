@@ -30,7 +30,9 @@ stage kind-cluster cluster/up.sh "${AIRFLOW_IMAGE}" "${POSTGRES_IMAGE}" "${GIT_S
 stage cluster-smoke pytest -q tests/cluster
 stage browser scripts/install-browser.sh
 # Scenarios are independent (own namespace each): a red one is recorded and the others still run.
-for scenario in ${AIRFLOW_K8S_SCENARIOS:-default}; do
+for scenario in ${AIRFLOW_K8S_SCENARIOS:-default external_db nfs portworx gitsync}; do
   stage_keep_going "molecule-${scenario}" molecule test -s "${scenario}"
 done
+# The benchmark harness, one iteration of each measurement (not a benchmark: it only keeps the harness working).
+stage_keep_going bench-smoke benchmarks/bench.sh --smoke --out .work/bench/smoke.json --png .work/bench/smoke.png
 stage_failures
