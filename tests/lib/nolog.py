@@ -11,7 +11,8 @@ Only names that can hold a secret value count: names ending in ``_length``, ``_n
 then assert on its length). ``assert``/``fail`` tasks are judged by their messages only: ``that``
 conditions are never printed with their values, and preflight messages must stay visible.
 Such a task passes when it has ``no_log: true`` or ``no_log: "{{ <role>_no_log }}"``; an include of
-``kube_apply`` may instead pass ``kube_apply_no_log: "{{ <role>_no_log }}"``.
+``kube_apply`` may instead pass ``kube_apply_no_log: "{{ <role>_no_log }}"``. The ``airflow_k8s.platform.kube_apply``
+action counts as a Kubernetes module.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ JINJA = re.compile(r"\{\{(.*?)\}\}|\{%(.*?)%\}", re.DOTALL)
 STRING_LITERAL = re.compile(r"'[^']*'|\"[^\"]*\"")
 
 K8S_MODULES = frozenset(
-    {"k8s", "k8s_info", "k8s_json_patch", "k8s_exec", "k8s_cp"}
+    {"k8s", "k8s_info", "k8s_json_patch", "k8s_exec", "k8s_cp", "kube_apply"}
 )
 MESSAGE_ONLY_MODULES = {"assert": ("msg", "fail_msg", "success_msg"), "fail": ("msg",)}
 INCLUDE_ROLE_MODULES = frozenset({"include_role", "import_role"})

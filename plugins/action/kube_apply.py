@@ -1,0 +1,206 @@
+# Copyright: airflow_k8s maintainers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""Apply one phase's objects in one task: kubernetes.core.k8s server-side apply, deletions, one wait per kind.
+
+The phase used to be a role of six tasks. Ansible's per-task cost (templating the phase's variables, the
+argument spec, a skipped task still costs a strategy round) was most of a no-op run, so the same steps now run
+inside one action plugin. The cluster is still only reached through the kubernetes.core modules, executed from
+here with the task's module_defaults for the kubernetes.core.k8s group (kubeconfig, context).
+"""
+
+from __future__ import annotations
+
+import os
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.airflow_k8s.platform.plugins.filter.manifests import redact_secrets, to_manifests
+
+# module_defaults for a module an action plugin runs itself (what gather_facts does); meta/runtime.yml
+# requires ansible-core 2.19, where this is the helper's name.
+from ansible.executor.module_common import _apply_action_arg_defaults
+
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
+
+ARGUMENT_SPEC = {
+    "phase": {"type": "str", "required": True},
+    "objects": {"type": "list", "elements": "raw", "default": []},
+    "absent": {"type": "list", "elements": "dict", "default": []},
+    "render_dir": {"type": "str", "default": ""},
+    "field_manager": {"type": "str", "default": "airflow-k8s"},
+    "wait": {"type": "bool", "default": False},
+    "wait_timeout": {"type": "int", "default": 600},
+}
+
+
+def _ref(obj: dict) -> str:
+    meta = obj.get("metadata") or {}
+    name = meta.get("name", "?")
+    if meta.get("namespace"):
+        name = f"{meta['namespace']}/{name}"
+    return f"{obj.get('kind', '?')} {name}"
+
+
+def _common_labels(objs: list[dict]) -> dict:
+    """Labels every object of the list carries with the same value: the selector of one wait per kind."""
+    common = dict((objs[0].get("metadata") or {}).get("labels") or {})
+    for obj in objs[1:]:
+        labels = (obj.get("metadata") or {}).get("labels") or {}
+        common = {k: v for k, v in common.items() if labels.get(k) == v}
+    return common
+
+
+def _for_diff(obj: dict) -> dict:
+    """The object without the fields the server keeps changing (managedFields, generation, status...)."""
+    obj = dict(obj or {})
+    obj.pop("status", None)
+    meta = dict(obj.get("metadata") or {})
+    for key in ("managedFields", "generation", "resourceVersion", "uid", "creationTimestamp"):
+        meta.pop(key, None)
+    obj["metadata"] = meta
+    return obj
+
+
+def _not_ready(obj: dict) -> str | None:
+    """Why a workload read from the cluster is not ready yet, or None when it is."""
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    gen_ok = status.get("observedGeneration", 0) >= (obj.get("metadata") or {}).get("generation", 0)
+    if obj.get("kind") == "DaemonSet":
+        want, ready = status.get("desiredNumberScheduled", 0), status.get("numberReady", 0)
+        updated = status.get("updatedNumberScheduled", 0)
+    else:
+        want = spec.get("replicas", 1)
+        ready, updated = status.get("readyReplicas", 0), status.get("updatedReplicas", 0)
+    if gen_ok and ready >= want and updated >= want:
+        return None
+    conditions = "; ".join(
+        f"{c.get('type')}: {c.get('reason', '')} {c.get('message', '')}".strip()
+        for c in status.get("conditions") or [] if c.get("status") != "True")
+    return f"{ready}/{want} ready, {updated} updated" + (f" ({conditions})" if conditions else "")
+
+
+class ActionModule(ActionBase):
+    """Action plugin behind airflow_k8s.platform.kube_apply."""
+
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    _supports_diff = True
+
+    def _module(self, name: str, args: dict, task_vars: dict) -> dict:
+        """Run a kubernetes.core module with the task's module_defaults for it (kubeconfig, context...)."""
+        args = _apply_action_arg_defaults(name, self._task, args, self._templar)
+        return self._execute_module(module_name=name, module_args=args, task_vars=task_vars)
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        validated = ArgumentSpecValidator(ARGUMENT_SPEC).validate(self._task.args)
+        if validated.error_messages:
+            raise AnsibleActionFail("kube_apply: " + "; ".join(validated.error_messages))
+        args = validated.validated_parameters
+        phase = args["phase"]
+        objects = [obj for obj in args["objects"] if obj]
+        for obj in objects:
+            if not isinstance(obj, dict) or not obj.get("kind") or not (obj.get("metadata") or {}).get("name"):
+                raise AnsibleActionFail(f"kube_apply {phase}: every object needs kind and metadata.name, got {obj!r:.200}")
+        result.update(phase=phase, objects=len(objects), changed=False)
+
+        if args["render_dir"]:
+            return self._render(result, phase, objects, args["render_dir"])
+
+        diffs: list[dict] = []
+        if objects:
+            applied = self._module("kubernetes.core.k8s", {
+                "state": "present", "apply": True,
+                "server_side_apply": {"field_manager": args["field_manager"], "force_conflicts": True},
+                "definition": objects,
+            }, task_vars)
+            if applied.get("failed"):
+                return self._fail(result, f"server-side apply of phase {phase} failed", applied)
+            results = applied.get("result", {}).get("results") if len(objects) > 1 else [applied]
+            result["changed"] = bool(applied.get("changed"))
+            result["applied"] = [
+                {"object": _ref(obj), "changed": bool(res.get("changed"))} for obj, res in zip(objects, results or [])]
+            for obj, res in zip(objects, results or []):
+                diff = res.get("diff")
+                if res.get("changed") and diff:
+                    diffs.append({"before_header": _ref(obj), "after_header": _ref(obj),
+                                  "before": _for_diff(diff.get("before")), "after": _for_diff(diff.get("after"))})
+
+        if args["absent"]:
+            removed = self._module("kubernetes.core.k8s", {
+                "state": "absent", "definition": args["absent"], "wait": True,
+            }, task_vars)
+            if removed.get("failed"):
+                return self._fail(result, f"removing the switched-off objects of phase {phase} failed", removed)
+            result["changed"] = result["changed"] or bool(removed.get("changed"))
+            result["removed"] = [_ref(obj) for obj in args["absent"]] if removed.get("changed") else []
+
+        if args["wait"] and not self._task.check_mode:
+            waited = self._wait(phase, [o for o in objects if o.get("kind") in WORKLOAD_KINDS],
+                                args["wait_timeout"], task_vars)
+            if waited:
+                return self._fail(result, waited, {})
+
+        if diffs and self._task.diff:
+            result["diff"] = diffs
+        return result
+
+    def _wait(self, phase: str, workloads: list[dict], timeout: int, task_vars: dict) -> str | None:
+        """One kubernetes.core.k8s_info wait per kind and namespace, selected by the labels the workloads share."""
+        groups: dict[tuple, list[dict]] = {}
+        for obj in workloads:
+            key = (obj["apiVersion"], obj["kind"], (obj.get("metadata") or {}).get("namespace"))
+            groups.setdefault(key, []).append(obj)
+        for (api_version, kind, namespace), objs in groups.items():
+            labels = _common_labels(objs)
+            names = {o["metadata"]["name"] for o in objs}
+            query = {"api_version": api_version, "kind": kind, "wait": True, "wait_sleep": 2,
+                     "wait_timeout": timeout}
+            if namespace:
+                query["namespace"] = namespace
+            if labels and len(objs) > 1:
+                query["label_selectors"] = [f"{k}={v}" for k, v in sorted(labels.items())]
+            else:
+                query["name"] = objs[0]["metadata"]["name"]
+            res = self._module("kubernetes.core.k8s_info", query, task_vars)
+            if res.get("failed"):
+                # Say which workloads are not ready and why, from one more read without waiting.
+                query.pop("wait")
+                now = self._module("kubernetes.core.k8s_info", query, task_vars)
+                states = [f"{kind} {o['metadata']['name']}: {_not_ready(o)}" for o in now.get("resources", [])
+                          if o["metadata"]["name"] in names and _not_ready(o)]
+                return (f"phase {phase}: not ready after {timeout}s (wait_timeout): "
+                        + ("; ".join(states) or res.get("msg", "")))
+            found = {o["metadata"]["name"] for o in res.get("resources", [])}
+            if names - found:
+                return f"phase {phase}: {kind} {', '.join(sorted(names - found))} not found after apply"
+        return None
+
+    def _fail(self, result: dict, msg: str, module_result: dict) -> dict:
+        result.update(failed=True, msg=f"{msg}: {module_result.get('msg', '')}".rstrip(": "))
+        for key in ("error", "reason", "status"):
+            if key in module_result:
+                result[key] = module_result[key]
+        return result
+
+    def _render(self, result: dict, phase: str, objects: list[dict], render_dir: str) -> dict:
+        if not objects:
+            return result
+        dest = os.path.join(os.path.abspath(os.path.expanduser(render_dir)), f"{phase}.yaml")
+        if not os.path.isdir(os.path.dirname(dest)):
+            raise AnsibleActionFail(f"kube_apply {phase}: the render folder {os.path.dirname(dest)} does not exist")
+        content = to_manifests(redact_secrets(objects))
+        old = None
+        if os.path.exists(dest):
+            with open(dest, encoding="utf-8") as handle:
+                old = handle.read()
+        result.update(dest=dest, changed=old != content)
+        if result["changed"] and not self._task.check_mode:
+            tmp_path = dest + ".tmp"
+            with open(tmp_path, "w", encoding="utf-8") as handle:
+                handle.write(content)
+            os.chmod(tmp_path, 0o644)
+            os.replace(tmp_path, dest)
+        return result

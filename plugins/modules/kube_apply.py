@@ -1,0 +1,109 @@
+#!/usr/bin/python
+# Copyright: airflow_k8s maintainers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""Documentation of the kube_apply action plugin; the work is done on the controller."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: kube_apply
+short_description: Apply one phase of Kubernetes objects in one task, or write it to a render folder
+version_added: 0.2.0
+author: airflow_k8s maintainers (@airflow-k8s)
+description:
+  - Applies I(objects) with one C(kubernetes.core.k8s) call (server-side apply, field manager I(field_manager),
+    conflicts forced), deletes I(absent) with one more call, then, with I(wait), waits for the phase's
+    Deployments, StatefulSets and DaemonSets with one C(kubernetes.core.k8s_info) call per kind.
+  - The kubernetes.core modules run with the task's C(module_defaults) for the C(group/kubernetes.core.k8s)
+    group, so C(kubeconfig) and C(context) set there reach them.
+  - Check mode is a server-side dry run and skips the wait; C(--diff) shows one diff per changed object.
+  - With I(render_dir) set, nothing touches a cluster; the objects are written to C(<render_dir>/<phase>.yaml)
+    with every Secret value blanked.
+  - Set C(no_log) on the task whenever the phase contains a Secret.
+options:
+  phase:
+    description: Name of the phase; the file name (without .yaml) in render mode.
+    type: str
+    required: true
+  objects:
+    description: Kubernetes objects to apply, in order; empty entries are skipped.
+    type: list
+    elements: raw
+    default: []
+  absent:
+    description: Objects (apiVersion, kind, metadata.name, metadata.namespace) to delete, e.g. a component switched off.
+    type: list
+    elements: dict
+    default: []
+  render_dir:
+    description: When not empty, write the manifests into this folder instead of applying them.
+    type: str
+    default: ""
+  field_manager:
+    description: Server-side apply field manager.
+    type: str
+    default: airflow-k8s
+  wait:
+    description: Wait until the phase's workloads are ready (not in check mode).
+    type: bool
+    default: false
+  wait_timeout:
+    description: Seconds to wait, per kind of workload.
+    type: int
+    default: 600
+"""
+
+EXAMPLES = r"""
+- name: Apply the components and wait until every one is ready
+  airflow_k8s.platform.kube_apply:
+    phase: 31-core-workloads
+    objects: "{{ query('ansible.builtin.template', 'a.yaml.j2', 'b.yaml.j2') | map('from_yaml') }}"
+    wait: true
+"""
+
+RETURN = r"""
+phase:
+  description: The phase.
+  returned: always
+  type: str
+objects:
+  description: Number of objects in the phase.
+  returned: always
+  type: int
+applied:
+  description: Each object and whether the apply changed it.
+  returned: when applied to a cluster
+  type: list
+  elements: dict
+removed:
+  description: Objects deleted because they are switched off.
+  returned: when I(absent) is not empty
+  type: list
+  elements: str
+dest:
+  description: File written in render mode.
+  returned: in render mode
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "phase": {"type": "str", "required": True},
+            "objects": {"type": "list", "elements": "raw", "default": []},
+            "absent": {"type": "list", "elements": "dict", "default": []},
+            "render_dir": {"type": "str", "default": ""},
+            "field_manager": {"type": "str", "default": "airflow-k8s"},
+            "wait": {"type": "bool", "default": False},
+            "wait_timeout": {"type": "int", "default": 600},
+        },
+        supports_check_mode=True,
+    )
+    module.fail_json(msg="kube_apply runs on the controller through its action plugin; it cannot run on a managed host")
+
+
+if __name__ == "__main__":
+    main()
