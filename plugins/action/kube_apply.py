@@ -32,6 +32,7 @@ ARGUMENT_SPEC = {
     "field_manager": {"type": "str", "default": "airflow-k8s"},
     "wait": {"type": "bool", "default": False},
     "wait_timeout": {"type": "int", "default": 600},
+    "apply": {"type": "bool", "default": True},
 }
 
 
@@ -110,7 +111,7 @@ class ActionModule(ActionBase):
             return self._render(result, phase, objects, args["render_dir"])
 
         diffs: list[dict] = []
-        if objects:
+        if objects and args["apply"]:
             applied = self._module("kubernetes.core.k8s", {
                 "state": "present", "apply": True,
                 "server_side_apply": {"field_manager": args["field_manager"], "force_conflicts": True},
@@ -128,7 +129,7 @@ class ActionModule(ActionBase):
                     diffs.append({"before_header": _ref(obj), "after_header": _ref(obj),
                                   "before": _for_diff(diff.get("before")), "after": _for_diff(diff.get("after"))})
 
-        if args["absent"]:
+        if args["absent"] and args["apply"]:
             removed = self._module("kubernetes.core.k8s", {
                 "state": "absent", "definition": args["absent"], "wait": True,
             }, task_vars)

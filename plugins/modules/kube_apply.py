@@ -51,6 +51,12 @@ options:
     description: Seconds to wait, per kind of workload.
     type: int
     default: 600
+  apply:
+    description:
+      - With C(false), neither apply nor delete anything; only wait (with I(wait)) for the workloads of I(objects),
+        e.g. for a phase an earlier task applied without waiting.
+    type: bool
+    default: true
 """
 
 EXAMPLES = r"""
@@ -99,6 +105,7 @@ def main():
             "field_manager": {"type": "str", "default": "airflow-k8s"},
             "wait": {"type": "bool", "default": False},
             "wait_timeout": {"type": "int", "default": 600},
+            "apply": {"type": "bool", "default": True},
         },
         supports_check_mode=True,
     )
