@@ -1,0 +1,70 @@
+# Copyright: airflow_k8s maintainers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""Unit tests of the helpers of the kube_apply action (plugins/action/kube_apply.py).
+
+The action itself (apply, delete, wait against a cluster) is exercised by every Molecule scenario; these tests
+cover how it decides a workload is ready, which labels select a phase's workloads, and what a diff shows.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+_COLLECTIONS = Path(__file__).resolve().parents[4] / ".collections"
+if str(_COLLECTIONS) not in sys.path:
+    sys.path.insert(0, str(_COLLECTIONS))
+
+from ansible_collections.airflow_k8s.platform.plugins.action import kube_apply  # noqa: E402
+
+
+def _deployment(replicas=1, ready=1, updated=1, generation=2, observed=2, conditions=None):
+    return {
+        "kind": "Deployment",
+        "metadata": {"name": "airflow-scheduler", "generation": generation},
+        "spec": {"replicas": replicas},
+        "status": {"readyReplicas": ready, "updatedReplicas": updated, "observedGeneration": observed,
+                   "conditions": conditions or []},
+    }
+
+
+def test_a_rolled_out_deployment_is_ready() -> None:
+    assert kube_apply._not_ready(_deployment()) is None
+
+
+def test_a_deployment_the_controller_has_not_seen_yet_is_not_ready() -> None:
+    assert kube_apply._not_ready(_deployment(generation=3, observed=2)) is not None
+
+
+def test_an_unready_deployment_says_why() -> None:
+    why = kube_apply._not_ready(_deployment(ready=0, conditions=[
+        {"type": "Available", "status": "False", "reason": "MinimumReplicasUnavailable", "message": "no pod"}]))
+    assert why is not None
+    assert "0/1 ready" in why and "MinimumReplicasUnavailable" in why
+
+
+def test_a_daemonset_counts_scheduled_pods() -> None:
+    ds = {"kind": "DaemonSet", "metadata": {"name": "x", "generation": 1},
+          "status": {"observedGeneration": 1, "desiredNumberScheduled": 2, "numberReady": 1,
+                     "updatedNumberScheduled": 2}}
+    assert "1/2 ready" in kube_apply._not_ready(ds)
+    ds["status"]["numberReady"] = 2
+    assert kube_apply._not_ready(ds) is None
+
+
+def test_common_labels_keep_only_shared_pairs() -> None:
+    objs = [
+        {"metadata": {"labels": {"app.kubernetes.io/instance": "airflow", "app.kubernetes.io/component": "scheduler"}}},
+        {"metadata": {"labels": {"app.kubernetes.io/instance": "airflow", "app.kubernetes.io/component": "api-server"}}},
+    ]
+    assert kube_apply._common_labels(objs) == {"app.kubernetes.io/instance": "airflow"}
+
+
+def test_diff_leaves_out_what_the_server_changes() -> None:
+    obj = {"kind": "Deployment", "status": {"readyReplicas": 1},
+           "metadata": {"name": "a", "generation": 4, "resourceVersion": "9", "uid": "u",
+                        "creationTimestamp": "t", "managedFields": [{}], "labels": {"a": "b"}},
+           "spec": {"replicas": 1}}
+    shown = kube_apply._for_diff(obj)
+    assert shown == {"kind": "Deployment", "metadata": {"name": "a", "labels": {"a": "b"}}, "spec": {"replicas": 1}}
+    assert obj["metadata"]["generation"] == 4  # the input is not changed
