@@ -16,24 +16,14 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.airflow_k8s.platform.plugins.filter.manifests import redact_secrets, to_manifests
+from ansible_collections.airflow_k8s.platform.plugins.action.write_manifests import write_manifests
+from ansible_collections.airflow_k8s.platform.plugins.module_utils.kube_apply_spec import ARGUMENT_SPEC
 
 # module_defaults for a module an action plugin runs itself (what gather_facts does); meta/runtime.yml
 # requires ansible-core 2.19, where this is the helper's name.
 from ansible.executor.module_common import _apply_action_arg_defaults
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
-
-ARGUMENT_SPEC = {
-    "phase": {"type": "str", "required": True},
-    "objects": {"type": "list", "elements": "raw", "default": []},
-    "absent": {"type": "list", "elements": "dict", "default": []},
-    "render_dir": {"type": "str", "default": ""},
-    "field_manager": {"type": "str", "default": "airflow-k8s"},
-    "wait": {"type": "bool", "default": False},
-    "wait_timeout": {"type": "int", "default": 600},
-    "apply": {"type": "bool", "default": True},
-}
 
 
 def _ref(obj: dict) -> str:
@@ -190,18 +180,6 @@ class ActionModule(ActionBase):
         if not objects:
             return result
         dest = os.path.join(os.path.abspath(os.path.expanduser(render_dir)), f"{phase}.yaml")
-        if not os.path.isdir(os.path.dirname(dest)):
-            raise AnsibleActionFail(f"kube_apply {phase}: the render folder {os.path.dirname(dest)} does not exist")
-        content = to_manifests(redact_secrets(objects))
-        old = None
-        if os.path.exists(dest):
-            with open(dest, encoding="utf-8") as handle:
-                old = handle.read()
-        result.update(dest=dest, changed=old != content)
-        if result["changed"] and not self._task.check_mode:
-            tmp_path = dest + ".tmp"
-            with open(tmp_path, "w", encoding="utf-8") as handle:
-                handle.write(content)
-            os.chmod(tmp_path, 0o644)
-            os.replace(tmp_path, dest)
+        dest, changed = write_manifests(objects, dest, self._task.check_mode)
+        result.update(dest=dest, changed=changed)
         return result

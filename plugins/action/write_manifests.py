@@ -12,6 +12,26 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.airflow_k8s.platform.plugins.filter.manifests import redact_secrets, to_manifests
 
 
+def write_manifests(objects: list, dest: str, check_mode: bool) -> tuple[str, bool]:
+    """Write objects to dest (Secret values blanked) unless the content is the same; (absolute path, changed)."""
+    content = to_manifests(redact_secrets([obj for obj in objects if obj]))
+    dest = os.path.abspath(os.path.expanduser(str(dest)))
+    if not os.path.isdir(os.path.dirname(dest)):
+        raise AnsibleActionFail(f"the folder of {dest} does not exist")
+    old = None
+    if os.path.exists(dest):
+        with open(dest, encoding="utf-8") as handle:
+            old = handle.read()
+    changed = old != content
+    if changed and not check_mode:
+        tmp_path = dest + ".tmp"
+        with open(tmp_path, "w", encoding="utf-8") as handle:
+            handle.write(content)
+        os.chmod(tmp_path, 0o644)
+        os.replace(tmp_path, dest)
+    return dest, changed
+
+
 class ActionModule(ActionBase):
     """Action plugin behind airflow_k8s.platform.write_manifests."""
 
@@ -24,19 +44,6 @@ class ActionModule(ActionBase):
         dest = self._task.args.get("dest")
         if not isinstance(objects, list) or not dest:
             raise AnsibleActionFail("write_manifests needs 'objects' (a list) and 'dest' (a file path)")
-        content = to_manifests(redact_secrets([obj for obj in objects if obj]))
-        dest = os.path.abspath(os.path.expanduser(str(dest)))
-        if not os.path.isdir(os.path.dirname(dest)):
-            raise AnsibleActionFail(f"the folder of {dest} does not exist")
-        old = None
-        if os.path.exists(dest):
-            with open(dest, encoding="utf-8") as handle:
-                old = handle.read()
-        result.update(dest=dest, objects=len([obj for obj in objects if obj]), changed=old != content)
-        if result["changed"] and not self._task.check_mode:
-            tmp_path = dest + ".tmp"
-            with open(tmp_path, "w", encoding="utf-8") as handle:
-                handle.write(content)
-            os.chmod(tmp_path, 0o644)
-            os.replace(tmp_path, dest)
+        dest, changed = write_manifests(objects, dest, self._task.check_mode)
+        result.update(dest=dest, objects=len([obj for obj in objects if obj]), changed=changed)
         return result

@@ -93,20 +93,12 @@ dest:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.airflow_k8s.platform.plugins.module_utils.kube_apply_spec import ARGUMENT_SPEC
 
 
 def main():
     module = AnsibleModule(
-        argument_spec={
-            "phase": {"type": "str", "required": True},
-            "objects": {"type": "list", "elements": "raw", "default": []},
-            "absent": {"type": "list", "elements": "dict", "default": []},
-            "render_dir": {"type": "str", "default": ""},
-            "field_manager": {"type": "str", "default": "airflow-k8s"},
-            "wait": {"type": "bool", "default": False},
-            "wait_timeout": {"type": "int", "default": 600},
-            "apply": {"type": "bool", "default": True},
-        },
+        argument_spec=ARGUMENT_SPEC,
         supports_check_mode=True,
     )
     module.fail_json(msg="kube_apply runs on the controller through its action plugin; it cannot run on a managed host")
