@@ -48,7 +48,7 @@ options:
     type: bool
     default: false
   wait_timeout:
-    description: Seconds to wait, per kind of workload.
+    description: Seconds to wait for each workload (kubernetes.core.k8s_info waits for them one after another).
     type: int
     default: 600
   apply:
