@@ -1,8 +1,9 @@
 # Copyright: airflow_k8s maintainers
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
-"""Apply one phase's objects in one task: kubernetes.core.k8s server-side apply, deletions, one wait per kind.
+"""Apply one phase's objects (or several phases') in one task: kubernetes.core.k8s server-side apply, deletions,
+one wait per kind.
 
-The phase used to be a role of six tasks. Ansible's per-task cost (templating the phase's variables, the
+A phase used to be a role of six tasks. Ansible's per-task cost (templating the phase's variables, the
 argument spec, a skipped task still costs a strategy round) was most of a no-op run, so the same steps now run
 inside one action plugin. The cluster is still only reached through the kubernetes.core modules, executed from
 here with the task's module_defaults for the kubernetes.core.k8s group (kubeconfig, context).
@@ -17,7 +18,8 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.airflow_k8s.platform.plugins.action.write_manifests import write_manifests
-from ansible_collections.airflow_k8s.platform.plugins.module_utils.kube_apply_spec import ARGUMENT_SPEC
+from ansible_collections.airflow_k8s.platform.plugins.module_utils.kube_apply_spec import (
+    ARGUMENT_SPEC, MUTUALLY_EXCLUSIVE, REQUIRED_ONE_OF)
 
 # module_defaults for a module an action plugin runs itself (what gather_facts does); meta/runtime.yml
 # requires ansible-core 2.19, where this is the helper's name.
@@ -86,19 +88,31 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        validated = ArgumentSpecValidator(ARGUMENT_SPEC).validate(self._task.args)
+        validated = ArgumentSpecValidator(ARGUMENT_SPEC, mutually_exclusive=MUTUALLY_EXCLUSIVE,
+                                          required_one_of=REQUIRED_ONE_OF).validate(self._task.args)
         if validated.error_messages:
             raise AnsibleActionFail("kube_apply: " + "; ".join(validated.error_messages))
         args = validated.validated_parameters
-        phase = args["phase"]
-        objects = [obj for obj in args["objects"] if obj]
-        for obj in objects:
-            if not isinstance(obj, dict) or not obj.get("kind") or not (obj.get("metadata") or {}).get("name"):
-                raise AnsibleActionFail(f"kube_apply {phase}: every object needs kind and metadata.name, got {obj!r:.200}")
+        # Several phases are applied with one call each for the apply, the deletions and the wait, in the order
+        # given; each phase keeps its own file in render mode.
+        if args["phases"] is None:
+            phases = [{"phase": args["phase"], "objects": args["objects"], "absent": args["absent"]}]
+        else:
+            phases = args["phases"]
+        phase = "+".join(p["phase"] for p in phases) or "(no phase)"
+        for item in phases:
+            item["objects"] = [obj for obj in item["objects"] or [] if obj]
+            item["absent"] = item["absent"] or []
+            for obj in item["objects"]:
+                if not isinstance(obj, dict) or not obj.get("kind") or not (obj.get("metadata") or {}).get("name"):
+                    raise AnsibleActionFail(
+                        f"kube_apply {item['phase']}: every object needs kind and metadata.name, got {obj!r:.200}")
+        objects = [obj for item in phases for obj in item["objects"]]
+        absent = [obj for item in phases for obj in item["absent"]]
         result.update(phase=phase, objects=len(objects), changed=False)
 
         if args["render_dir"]:
-            return self._render(result, phase, objects, args["render_dir"])
+            return self._render(result, phases, args["render_dir"])
 
         diffs: list[dict] = []
         if objects and args["apply"]:
@@ -119,14 +133,14 @@ class ActionModule(ActionBase):
                     diffs.append({"before_header": _ref(obj), "after_header": _ref(obj),
                                   "before": _for_diff(diff.get("before")), "after": _for_diff(diff.get("after"))})
 
-        if args["absent"] and args["apply"]:
+        if absent and args["apply"]:
             removed = self._module("kubernetes.core.k8s", {
-                "state": "absent", "definition": args["absent"], "wait": True,
+                "state": "absent", "definition": absent, "wait": True,
             }, task_vars)
             if removed.get("failed"):
                 return self._fail(result, f"removing the switched-off objects of phase {phase} failed", removed)
             result["changed"] = result["changed"] or bool(removed.get("changed"))
-            result["removed"] = [_ref(obj) for obj in args["absent"]] if removed.get("changed") else []
+            result["removed"] = [_ref(obj) for obj in absent] if removed.get("changed") else []
 
         if args["wait"] and not self._task.check_mode:
             waited = self._wait(phase, [o for o in objects if o.get("kind") in WORKLOAD_KINDS],
@@ -176,10 +190,15 @@ class ActionModule(ActionBase):
                 result[key] = module_result[key]
         return result
 
-    def _render(self, result: dict, phase: str, objects: list[dict], render_dir: str) -> dict:
-        if not objects:
-            return result
-        dest = os.path.join(os.path.abspath(os.path.expanduser(render_dir)), f"{phase}.yaml")
-        dest, changed = write_manifests(objects, dest, self._task.check_mode)
-        result.update(dest=dest, changed=changed)
+    def _render(self, result: dict, phases: list[dict], render_dir: str) -> dict:
+        folder = os.path.abspath(os.path.expanduser(render_dir))
+        written = []
+        for item in phases:
+            if item["objects"]:
+                dest, changed = write_manifests(item["objects"], os.path.join(folder, f"{item['phase']}.yaml"),
+                                                self._task.check_mode)
+                written.append(dest)
+                result["changed"] = result["changed"] or changed
+        if written:
+            result["dest"] = written[0] if len(written) == 1 else written
         return result

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: kube_apply
-short_description: Apply one phase of Kubernetes objects in one task, or write it to a render folder
+short_description: Apply one or several phases of Kubernetes objects in one task, or write them to a render folder
 version_added: 0.2.0
 author: airflow_k8s maintainers (@airflow-k8s)
 description:
@@ -19,12 +19,16 @@ description:
   - Check mode is a server-side dry run and skips the wait; C(--diff) shows one diff per changed object.
   - With I(render_dir) set, nothing touches a cluster; the objects are written to C(<render_dir>/<phase>.yaml)
     with every Secret value blanked.
-  - Set C(no_log) on the task whenever the phase contains a Secret.
+  - With I(phases), several phases are applied as one, in the order given (one apply call, one deletion call,
+    one wait per kind), and each is still written to its own file in render mode. A role collects the phases
+    its run selects (tags) and applies them with one task.
+  - Set C(no_log) on the task whenever a phase contains a Secret; that also hides the diff.
 options:
   phase:
-    description: Name of the phase; the file name (without .yaml) in render mode.
+    description:
+      - Name of the phase; the file name (without .yaml) in render mode.
+      - One of I(phase) and I(phases) is required.
     type: str
-    required: true
   objects:
     description: Kubernetes objects to apply, in order; empty entries are skipped.
     type: list
@@ -35,6 +39,27 @@ options:
     type: list
     elements: dict
     default: []
+  phases:
+    description:
+      - Several phases to apply together, instead of I(phase), I(objects) and I(absent).
+      - An empty list applies nothing.
+    type: list
+    elements: dict
+    suboptions:
+      phase:
+        description: Name of the phase; the file name (without .yaml) in render mode.
+        type: str
+        required: true
+      objects:
+        description: Kubernetes objects of the phase, in order.
+        type: list
+        elements: raw
+        default: []
+      absent:
+        description: Objects of the phase to delete.
+        type: list
+        elements: dict
+        default: []
   render_dir:
     description: When not empty, write the manifests into this folder instead of applying them.
     type: str
@@ -65,11 +90,20 @@ EXAMPLES = r"""
     phase: 31-core-workloads
     objects: "{{ query('ansible.builtin.template', 'a.yaml.j2', 'b.yaml.j2') | map('from_yaml') }}"
     wait: true
+
+- name: Apply the phases a role collected, in one call
+  airflow_k8s.platform.kube_apply:
+    phases:
+      - phase: 30-core-rbac
+        objects: "{{ query('ansible.builtin.template', 'sa.yaml.j2') | map('from_yaml') }}"
+      - phase: 32-core-network
+        objects: "{{ query('ansible.builtin.template', 'netpol.yaml.j2') | map('from_yaml') }}"
+        absent: []
 """
 
 RETURN = r"""
 phase:
-  description: The phase.
+  description: The phase, or the phases joined with C(+).
   returned: always
   type: str
 objects:
@@ -87,18 +121,21 @@ removed:
   type: list
   elements: str
 dest:
-  description: File written in render mode.
+  description: File written in render mode (a list when several phases were written).
   returned: in render mode
-  type: str
+  type: raw
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.airflow_k8s.platform.plugins.module_utils.kube_apply_spec import ARGUMENT_SPEC
+from ansible_collections.airflow_k8s.platform.plugins.module_utils.kube_apply_spec import (
+    ARGUMENT_SPEC, MUTUALLY_EXCLUSIVE, REQUIRED_ONE_OF)
 
 
 def main():
     module = AnsibleModule(
         argument_spec=ARGUMENT_SPEC,
+        mutually_exclusive=MUTUALLY_EXCLUSIVE,
+        required_one_of=REQUIRED_ONE_OF,
         supports_check_mode=True,
     )
     module.fail_json(msg="kube_apply runs on the controller through its action plugin; it cannot run on a managed host")

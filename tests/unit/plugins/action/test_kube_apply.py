@@ -68,3 +68,51 @@ def test_diff_leaves_out_what_the_server_changes() -> None:
     shown = kube_apply._for_diff(obj)
     assert shown == {"kind": "Deployment", "metadata": {"name": "a", "labels": {"a": "b"}}, "spec": {"replicas": 1}}
     assert obj["metadata"]["generation"] == 4  # the input is not changed
+
+
+def _validate(args: dict):
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+    from ansible_collections.airflow_k8s.platform.plugins.module_utils import kube_apply_spec as spec
+
+    return ArgumentSpecValidator(spec.ARGUMENT_SPEC, mutually_exclusive=spec.MUTUALLY_EXCLUSIVE,
+                                 required_one_of=spec.REQUIRED_ONE_OF).validate(args)
+
+
+def test_one_phase_or_a_list_of_phases_is_required() -> None:
+    assert "phase, phases" in " ".join(_validate({}).error_messages)
+    assert _validate({"phase": "30-core-rbac", "objects": []}).error_messages == []
+    assert _validate({"phases": [{"phase": "30-core-rbac"}]}).error_messages == []
+
+
+def test_a_list_of_phases_excludes_the_single_phase_arguments() -> None:
+    for extra in ({"phase": "x"}, {"objects": [{}]}, {"absent": [{}]}):
+        errors = _validate({"phases": [{"phase": "a"}], **extra}).error_messages
+        assert any("mutually exclusive" in e for e in errors), extra
+    assert any("phase" in e for e in _validate({"phases": [{"objects": []}]}).error_messages)
+
+
+class _Task:
+    check_mode = False
+
+
+def _secret(name: str) -> dict:
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "stringData": {"password": "s3cret"}}
+
+
+def test_render_writes_one_file_per_phase_with_objects(tmp_path: Path) -> None:
+    action = kube_apply.ActionModule.__new__(kube_apply.ActionModule)
+    action._task = _Task()
+    phases = [
+        {"phase": "20-db-secrets", "objects": [_secret("a")], "absent": []},
+        {"phase": "22-db-connection", "objects": [], "absent": [{"kind": "Secret", "metadata": {"name": "ca"}}]},
+        {"phase": "21-db-postgres", "objects": [{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "pg"}}],
+         "absent": []},
+    ]
+    result = action._render({"changed": False}, phases, str(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["20-db-secrets.yaml", "21-db-postgres.yaml"]
+    assert result["changed"] is True
+    assert result["dest"] == [str(tmp_path / "20-db-secrets.yaml"), str(tmp_path / "21-db-postgres.yaml")]
+    assert "s3cret" not in (tmp_path / "20-db-secrets.yaml").read_text()
+    # The same input again changes nothing
+    assert action._render({"changed": False}, phases, str(tmp_path))["changed"] is False
