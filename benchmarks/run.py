@@ -29,6 +29,7 @@ import json
 import os
 import platform
 import re
+import resource
 import secrets
 import shutil
 import statistics
@@ -99,6 +100,72 @@ def kubectl(*args: str, **kw) -> subprocess.CompletedProcess:
     return run(["kubectl", *args], **kw)
 
 
+# ------------------------------------------------------------------------------------------ CPU accounting
+def _proc_stat() -> tuple[int, int, int]:
+    """(busy, steal, total) jiffies of the whole machine, from the first line of /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle, iowait = fields[3], fields[4] if len(fields) > 4 else 0
+    steal = fields[7] if len(fields) > 7 else 0
+    total = sum(fields[:8])
+    return total - idle - iowait - steal, steal, total
+
+
+def _node_cgroups() -> list[Path]:
+    """The CPU accounting files of the kind node containers (cgroup v1 cpuacct, or v2 cpu.stat); [] if unknown."""
+    try:
+        nodes = kubectl("get", "nodes", "-o", "jsonpath={.items[*].metadata.name}").stdout.split()
+        ids = [run(["docker", "inspect", "-f", "{{.Id}}", n]).stdout.strip() for n in nodes]
+    except (RuntimeError, OSError):
+        return []
+    found = []
+    for cid in ids:
+        for pattern in (f"cpuacct/docker/{cid}/cpuacct.usage", f"cpu,cpuacct/docker/{cid}/cpuacct.usage",
+                        f"docker/{cid}/cpu.stat", f"system.slice/docker-{cid}.scope/cpu.stat"):
+            hits = list(Path("/sys/fs/cgroup").glob(pattern))
+            if hits:
+                found.append(hits[0])
+                break
+    return found
+
+
+def _cgroup_seconds(path: Path) -> float:
+    text = path.read_text()
+    if path.name == "cpuacct.usage":
+        return int(text) / 1e9
+    return int(re.search(r"^usage_usec (\d+)", text, flags=re.M)[1]) / 1e6
+
+
+class CpuMeter:
+    """CPU time spent during a measurement: the controller's (this harness's child processes: ansible-playbook
+    with its modules, or kubectl), the kind node's (its container's cgroup: every pod, kubelet, the API server),
+    and the whole machine's busy and steal shares (/proc/stat). Started on creation; stop() returns the figures."""
+
+    def __init__(self, nodes: list[Path]):
+        self.nodes = nodes
+        self.wall = time.monotonic()
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.children = usage.ru_utime + usage.ru_stime
+        self.node = sum(_cgroup_seconds(p) for p in nodes)
+        self.stat = _proc_stat()
+
+    def stop(self) -> dict:
+        wall = time.monotonic() - self.wall
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        busy, steal, total = (b - a for a, b in zip(self.stat, _proc_stat()))
+        out = {"controller_cpu_seconds": round(usage.ru_utime + usage.ru_stime - self.children, 1)}
+        if self.nodes:
+            out["node_cpu_seconds"] = round(sum(_cgroup_seconds(p) for p in self.nodes) - self.node, 1)
+        if total:
+            out["machine_busy_percent"] = round(100 * busy / total, 1)
+            out["machine_steal_percent"] = round(100 * steal / total, 1)
+        out["cpus"] = os.cpu_count()
+        out["wall_seconds"] = round(wall, 1)
+        return out
+
+
+NODE_CGROUPS: list[Path] = []
+
+
 def iso(text: str | None) -> float | None:
     """An API timestamp as epoch seconds."""
     if not text:
@@ -162,8 +229,10 @@ def site(ns: str, label: str, *, check_mode: bool = False, config: dict | None =
     logfile = WORK / f"site-{label}.log"
     log(f"site.yml {label} ({ns}{', check mode' if check_mode else ''}); log {logfile.relative_to(REPO)}")
     start = time.monotonic()
+    meter = CpuMeter(NODE_CGROUPS)
     run(argv, env=playbook_env(), timeout=3600, stdout_file=logfile)
     seconds = time.monotonic() - start
+    cpu = meter.stop()
     recap = re.search(r"ok=(\d+)\s+changed=(\d+).*?failed=(\d+)\s+skipped=(\d+)", logfile.read_text())
     tasks = len(re.findall(r"^TASK \[", logfile.read_text(), flags=re.M))
     # profile_tasks' summary: "<task name> ---- 12.34s"
@@ -171,7 +240,7 @@ def site(ns: str, label: str, *, check_mode: bool = False, config: dict | None =
     slowest = [{"task": m[1].strip(), "seconds": float(m[2])}
                for m in re.finditer(r"^(\S.*?) -+ (\d+\.\d+)s$", recap_text, flags=re.M)]
     result = {"seconds": round(seconds, 1), "ok": int(recap[1]), "changed": int(recap[2]),
-              "skipped": int(recap[4]), "task_headers": tasks, "slowest_tasks": slowest}
+              "skipped": int(recap[4]), "task_headers": tasks, "slowest_tasks": slowest, "cpu": cpu}
     log(f"  {label}: {result}")
     return result
 
@@ -233,6 +302,7 @@ def floor(ns: str) -> dict:
         out.chmod(0o600)
     log(f"floor: {objects} objects, workloads {workloads}")
     start = time.monotonic()
+    meter = CpuMeter(NODE_CGROUPS)
     steps = {}
     kubectl("apply", "--server-side", "--field-manager=bench-floor", "--force-conflicts", "-f", str(apply_dir),
             timeout=600)
@@ -252,10 +322,11 @@ def floor(ns: str) -> dict:
         kubectl("-n", ns, "cp", "-c", "dag-processor", str(dag_file), f"{pod}:/opt/airflow/dags/{dag_file.name}",
                 timeout=300)
     seconds = time.monotonic() - start
+    cpu = meter.stop()
     steps["dag copy"] = round(seconds, 1)
-    log(f"  floor: {seconds:.1f} s")
+    log(f"  floor: {seconds:.1f} s, cpu {cpu}")
     return {"seconds": round(seconds, 1), "objects": objects, "workloads": [f"{k}/{n}" for k, n in workloads],
-            "cumulative_steps": steps}
+            "cumulative_steps": steps, "cpu": cpu}
 
 
 def median_run(runs: list[dict]) -> dict:
@@ -458,9 +529,29 @@ def latency(api: Airflow, watch: PodWatch, runs: int, warmup: int) -> dict:
     }
 
 
-def throughput(api: Airflow, count: int) -> dict:
+def idle_node_cpu(seconds: float) -> float | None:
+    """CPU per second the kind node uses with the deployment idle (scheduler loops, probes, Postgres, API server)."""
+    if not NODE_CGROUPS:
+        return None
+    before = sum(_cgroup_seconds(p) for p in NODE_CGROUPS)
+    time.sleep(seconds)
+    return round((sum(_cgroup_seconds(p) for p in NODE_CGROUPS) - before) / seconds, 3)
+
+
+def throughput(api: Airflow, count: int, idle_seconds: float = 30) -> dict:
     dag_id = f"bench_mapped_{count}"
+    idle = idle_node_cpu(idle_seconds)
+    meter = CpuMeter(NODE_CGROUPS)
     dag_run, client = api.run_dag(dag_id, timeout=3600)
+    cpu = meter.stop()
+    if "node_cpu_seconds" in cpu:
+        # What the tasks cost the node above its idle use, and the time the machine's CPUs (less the idle use)
+        # need for that much work: no setting of the executor can finish the DAG faster on this machine.
+        cpu["node_cpu_seconds_per_task"] = round(cpu["node_cpu_seconds"] / count, 2)
+        cpu["idle_node_cpu_per_second"] = idle
+        net = (cpu["node_cpu_seconds"] - idle * cpu["wall_seconds"]) / count
+        cpu["task_node_cpu_seconds"] = round(net, 2)
+        cpu["cpu_bound_floor_seconds"] = round(count * net / (cpu["cpus"] - idle), 1)
     tis = api.task_instances(dag_id, dag_run["dag_run_id"])
     states: dict[str, int] = {}
     for ti in tis:
@@ -476,7 +567,7 @@ def throughput(api: Airflow, count: int) -> dict:
     result = {
         "dag_id": dag_id, "state": dag_run["state"], "tasks": len(tis), "task_states": states,
         "wall_seconds": round(wall, 1), "client_seconds": round(client, 1),
-        "tasks_per_minute": round(count / wall * 60, 1), "peak_concurrent_tasks": peak,
+        "tasks_per_minute": round(count / wall * 60, 1), "peak_concurrent_tasks": peak, "cpu": cpu,
     }
     log(f"  throughput {api.ns}: {result}")
     if dag_run["state"] != "success" or states.get("success") != count:
@@ -532,6 +623,23 @@ def stock_config(ns: str) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------ chart
+def cpu_label(r: dict) -> str:
+    cpu = r.get("cpu") or {}
+    if "controller_cpu_seconds" not in cpu:
+        return ""
+    node = f", node {cpu['node_cpu_seconds']:.0f}" if "node_cpu_seconds" in cpu else ""
+    return f"\nCPU s: controller {cpu['controller_cpu_seconds']:.0f}{node}"
+
+
+def tp_cpu_label(r: dict) -> str:
+    cpu = r.get("cpu") or {}
+    if "node_cpu_seconds_per_task" not in cpu:
+        return ""
+    return (f"\nnode CPU {cpu.get('task_node_cpu_seconds')} s/task above idle, "
+            f"machine {cpu.get('machine_busy_percent', '?')} % busy"
+            f"\nCPU-bound floor {cpu.get('cpu_bound_floor_seconds')} s")
+
+
 def chart(result: dict, png: Path) -> None:
     import matplotlib
 
@@ -554,7 +662,8 @@ def chart(result: dict, png: Path) -> None:
         names.append("floor: kubectl (b)")
         values.append(c["floor"]["seconds"])
     bars = ax.bar(names, values, color=["tab:blue", "tab:gray"][: len(values)])
-    ax.bar_label(bars, fmt="%.0f s")
+    runs = [c["site"]] + ([c["floor"]] if "floor" in c else [])
+    ax.bar_label(bars, labels=[f"{v:.0f} s" + cpu_label(r) for v, r in zip(values, runs)], fontsize=8)
     ax.set_title("1. converge, empty namespace -> every workload Ready"
                  + (f" (median of {len(c['site']['samples_seconds'])})" if len(c["site"].get("samples_seconds", [])) > 1 else "")
                  + (f"\na/b = {c['ratio']} (goal <= {GOALS['converge_ratio_max']})" if "ratio" in c else ""))
@@ -567,7 +676,8 @@ def chart(result: dict, png: Path) -> None:
     else:
         bars = ax.bar(["site.yml again", "site.yml --check"], [n["apply"]["seconds"], n["check"]["seconds"]],
                       color=["tab:blue", "tab:cyan"])
-        ax.bar_label(bars, fmt="%.1f s")
+        ax.bar_label(bars, labels=[f"{r['seconds']:.1f} s" + cpu_label(r) for r in (n["apply"], n["check"])],
+                     fontsize=8)
         ax.axhline(GOALS["noop_seconds_max"], color="red", linestyle="--", label=f"goal {GOALS['noop_seconds_max']:.0f} s")
         ax.legend()
         ax.set_title("2. no-op on the converged cluster")
@@ -581,13 +691,14 @@ def chart(result: dict, png: Path) -> None:
     for col, stat in enumerate(["p50", "p95"] if lat else []):
         bottom = 0.0
         for phase, color in zip(PHASES, colors):
-            value = lat[stat][phase] or 0.0
+            value = max(lat[stat][phase] or 0.0, 0.0)  # pod_created can be < 0: pod timestamps are whole seconds
             ax.bar(col, value, bottom=bottom, color=color, label=phase if col == 0 else None)
             bottom += value
         ax.text(col, bottom, f"total {lat[stat]['total']} s", ha="center", va="bottom")
     if lat:
         ax.set_xticks([0, 1], ["p50", "p95"])
-        ax.set_title(f"3. trivial task, trigger -> success, {lat['runs']} runs\n(each phase its own percentile)")
+        ax.set_title(f"3. trivial task, trigger -> success, {lat['runs']} runs\n(each phase its own percentile; "
+                     "negative ones drawn as 0)")
         ax.set_ylabel("seconds")
         ax.legend(fontsize=8)
 
@@ -602,8 +713,8 @@ def chart(result: dict, png: Path) -> None:
     bars = ax.bar(["collection defaults", "Airflow stock config"],
                   [tp["collection"]["tasks_per_minute"], tp["stock"]["tasks_per_minute"]],
                   color=["tab:blue", "tab:gray"])
-    ax.bar_label(bars, labels=[f"{tp['collection']['tasks_per_minute']}/min\n{tp['collection']['wall_seconds']} s",
-                               f"{tp['stock']['tasks_per_minute']}/min\n{tp['stock']['wall_seconds']} s"])
+    ax.bar_label(bars, labels=[f"{tp[k]['tasks_per_minute']}/min\n{tp[k]['wall_seconds']} s" + tp_cpu_label(tp[k])
+                               for k in ("collection", "stock")], fontsize=8)
     ax.set_title(f"4. {tp['mapped_tasks']} mapped trivial tasks: speed-up {tp['speedup']}x "
                  f"(goal >= {GOALS['throughput_speedup_min']})")
     ax.set_ylabel("tasks per minute")
@@ -658,6 +769,12 @@ def main() -> int:
         "load_at_start": cluster_load(), "load_note": args.note or "not stated", "goals": GOALS,
     }}
     parts = set(args.parts.split(","))
+    NODE_CGROUPS[:] = _node_cgroups()
+    result["meta"]["cpu_accounting"] = (
+        "cpu: controller_cpu_seconds = user+system time of the processes the harness started (ansible-playbook "
+        "and its modules, or kubectl); node_cpu_seconds = the kind node container's cgroup (pods, kubelet, API "
+        "server); machine_busy/steal_percent = /proc/stat over the same interval"
+        + ("" if NODE_CGROUPS else "; the node's cgroup was not found, so no node_cpu_seconds"))
     for ns in (NS_FLOOR, NS_SITE, NS_STOCK):
         delete_namespace(ns)
     try:
@@ -695,7 +812,7 @@ def main() -> int:
                 watch.stop()
         if "throughput" in parts:  # 4. the collection's defaults, then Airflow's stock settings, each alone
             log(f"throughput, collection defaults: {args.mapped} mapped tasks")
-            result["throughput"] = {"mapped_tasks": args.mapped, "collection": throughput(api, args.mapped)}
+            result["throughput"] = {"mapped_tasks": args.mapped, "collection": throughput(api, args.mapped, idle_seconds=10 if args.smoke else 30)}
             stock = stock_config(NS_SITE)
             result["throughput"]["stock_config"] = stock
             if not args.keep:
@@ -704,9 +821,12 @@ def main() -> int:
             api = Airflow(NS_STOCK)
             api.wait_ready([f"bench_mapped_{args.mapped}"])
             log(f"throughput, stock config: {args.mapped} mapped tasks")
-            result["throughput"]["stock"] = throughput(api, args.mapped)
+            result["throughput"]["stock"] = throughput(api, args.mapped, idle_seconds=10 if args.smoke else 30)
             tp = result["throughput"]
             tp["speedup"] = round(tp["stock"]["wall_seconds"] / tp["collection"]["wall_seconds"], 2)
+            cpu_floor = tp["collection"].get("cpu", {}).get("cpu_bound_floor_seconds")
+            if cpu_floor:  # the most any setting could gain over this stock run with the CPU these tasks need
+                tp["speedup_bound_by_cpu"] = round(tp["stock"]["wall_seconds"] / cpu_floor, 2)
     except BaseException:
         partial = out.with_suffix(".partial.json")
         partial.parent.mkdir(parents=True, exist_ok=True)
