@@ -14,7 +14,9 @@ One run measures, in fresh namespaces of the cluster KUBECONFIG points at:
   4. throughput: one DAG of M trivial mapped tasks, with the collection's defaults, then in a second
      deployment whose airflow_core_config puts [core]/[scheduler]/[kubernetes_executor] back to Airflow's
      stock values (read from `airflow config list --defaults` in the same image).
-Writes a JSON result and a PNG chart. `--smoke` is one iteration of everything with 3 mapped tasks (CI).
+Converge, no-op and throughput also record their CPU time: the controller's, the kind node's (its cgroup)
+and the machine's busy/steal shares (/proc/stat). Writes a JSON result and a PNG chart.
+`--smoke` is one iteration of everything with 3 mapped tasks (CI).
 
 Usage (make bench sets up the environment): benchmarks/bench.sh [--smoke] [--out docs/benchmarks/x.json]
 """
