@@ -92,7 +92,7 @@ af_db_wait_gives_up() {
     echo "$out"; return 1
   fi
   echo "$out" | tail -n 5
-  grep -q 'try 2/2' <<<"$out"
+  grep -q 'not reachable yet (sqlalchemy, try 2/2)' <<<"$out"
 }
 
 test_airflow() {
@@ -233,6 +233,17 @@ test_together() {
     docker run --rm "${RESTRICTED[@]}" --network "$prefix-net" \
     -e AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=postgresql+psycopg2://airflow:pw@pg:5432/airflow \
     -e CONNECTION_CHECK_MAX_COUNT=5 "$AIRFLOW_IMAGE" bash -c 'airflow db migrate >/tmp/m.log 2>&1 || { tail -30 /tmp/m.log; exit 1; }; airflow db check-migrations --migration-wait-timeout=5 && airflow db check'
+  check "entrypoint's DB wait passes through the SQLAlchemy probe, then the command runs" \
+    sh -c "out=\$(docker run --rm ${RESTRICTED[*]} --network '$prefix-net' \
+      -e AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=postgresql+psycopg2://airflow:pw@pg:5432/airflow \
+      -e CONNECTION_CHECK_MAX_COUNT=3 '$AIRFLOW_IMAGE' db check-migrations --migration-wait-timeout=5 2>&1); rc=\$?;
+      echo \"\$out\" | tail -n 3; [ \$rc = 0 ] && echo \"\$out\" | grep -q 'database reachable (sqlalchemy, try 1/3)'"
+  check "entrypoint: with engine arguments configured the DB wait uses airflow db check" \
+    sh -c "out=\$(docker run --rm ${RESTRICTED[*]} --network '$prefix-net' \
+      -e AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=postgresql+psycopg2://airflow:pw@pg:5432/airflow \
+      -e 'AIRFLOW__DATABASE__SQL_ALCHEMY_ENGINE_ARGS={\"pool_pre_ping\": true}' \
+      -e CONNECTION_CHECK_MAX_COUNT=3 '$AIRFLOW_IMAGE' db check-migrations --migration-wait-timeout=5 2>&1); rc=\$?;
+      echo \"\$out\" | tail -n 3; [ \$rc = 0 ] && echo \"\$out\" | grep -q 'database reachable (airflow db check, try 1/3)'"
 }
 
 case "$target" in

@@ -31,10 +31,12 @@ from lib.ansible_run import (
 from lib.manifests import (
     Document,
     component,
+    container,
     find_workload,
     load_documents,
     name,
     of_kind,
+    pod_template,
     worker_pod_templates,
 )
 
@@ -352,6 +354,34 @@ def test_production_uses_portworx_and_external_db(render: Render) -> None:
 
 def test_worker_template_matches_scheduler(render: Render) -> None:
     problems = checks.worker_template_problems(render.objects)
+    assert not problems, "\n".join(problems)
+
+
+def _db_wait(c: Obj) -> tuple[str | None, str | None]:
+    env = {e["name"]: e.get("value") for e in c.get("env") or []}
+    return env.get("CONNECTION_CHECK_MAX_COUNT"), env.get("CONNECTION_CHECK_SLEEP_TIME")
+
+
+def test_db_wait_of_each_container(render: Render) -> None:
+    """The migration Job and the wait-for-migrations init containers wait for the database in the entrypoint
+    (a try a second, 120 tries); the components' Airflow containers do not wait again (their init container did)."""
+    prefix = _instance(render.objects) + "-db-migrate-"
+    migrate_jobs = [j for j in of_kind(render.objects, "Job") if name(j).split("/")[-1].startswith(prefix)]
+    problems = [] if migrate_jobs else [f"no migration Job ({prefix}*) in the render"]
+    for job in migrate_jobs:
+        c = container(pod_template(job)["spec"], "migrate") or {}
+        if _db_wait(c) != ("120", "1"):
+            problems.append(f"{name(job)}: migrate waits {_db_wait(c)}, expected ('120', '1')")
+    airflow_image = container(pod_template(find_workload(render.objects, "Deployment", "scheduler"))["spec"],
+                              "scheduler")["image"]
+    for obj in of_kind(render.objects, "Deployment"):
+        spec = pod_template(obj)["spec"]
+        for c in spec.get("initContainers") or []:
+            if c["name"] == "wait-for-migrations" and _db_wait(c) != ("120", "1"):
+                problems.append(f"{name(obj)}: wait-for-migrations waits {_db_wait(c)}, expected ('120', '1')")
+        for c in spec["containers"]:
+            if c["image"] == airflow_image and _db_wait(c)[0] != "0":
+                problems.append(f"{name(obj)}/{c['name']}: CONNECTION_CHECK_MAX_COUNT {_db_wait(c)[0]}, expected 0")
     assert not problems, "\n".join(problems)
 
 
