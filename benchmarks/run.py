@@ -681,7 +681,9 @@ def chart(result: dict, png: Path) -> None:
         ax.bar_label(bars, labels=[f"{r['seconds']:.1f} s" + cpu_label(r) for r in (n["apply"], n["check"])],
                      fontsize=8)
         ax.axhline(GOALS["noop_seconds_max"], color="red", linestyle="--", label=f"goal {GOALS['noop_seconds_max']:.0f} s")
-        ax.legend()
+        # Room above the bar labels for the legend, so that it never covers a label
+        ax.set_ylim(0, max(n["apply"]["seconds"], n["check"]["seconds"], GOALS["noop_seconds_max"]) * 1.35)
+        ax.legend(loc="upper center")
         ax.set_title("2. no-op on the converged cluster")
         ax.set_ylabel("seconds")
 
