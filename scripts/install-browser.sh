@@ -8,7 +8,7 @@
 # longer offered, `apt-cache policy chromium` shows the current one: update the pin below.
 set -euo pipefail
 
-CHROMIUM_DEB_VERSION="${CHROMIUM_DEB_VERSION:-156.0.8078.79-1~deb12u1}"
+CHROMIUM_DEB_VERSION="${CHROMIUM_DEB_VERSION:-156.0.8078.114-1~deb12u1}"
 PACKAGES=(chromium chromium-driver)
 
 log() { printf '[install-browser %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -32,6 +32,12 @@ else
   # A fresh machine has empty package lists; a stale list may not offer the pinned version yet.
   if ! apt-cache show "chromium=${CHROMIUM_DEB_VERSION}" >/dev/null 2>&1; then
     apt-get update -qq
+  fi
+  if ! apt-cache show "chromium=${CHROMIUM_DEB_VERSION}" >/dev/null 2>&1; then
+    log "ERROR: Debian no longer offers chromium ${CHROMIUM_DEB_VERSION} (it keeps only the current security"
+    log "release); it offers $(apt-cache policy chromium | sed -n 's/^ *Candidate: //p'). Update CHROMIUM_DEB_VERSION"
+    log "in scripts/install-browser.sh to it, or pass CHROMIUM_DEB_VERSION=... for this run."
+    exit 1
   fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends --allow-downgrades \
     "${missing[@]}" >/dev/null
