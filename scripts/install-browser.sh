@@ -13,6 +13,11 @@ PACKAGES=(chromium chromium-driver)
 
 log() { printf '[install-browser %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
+# Whether the package lists offer that version of chromium (`apt-cache show pkg=version` exits 0 either way)
+offered() {
+  apt-cache madison chromium 2>/dev/null | awk -F'|' '{gsub(/ /, "", $2); print $2}' | grep -qxF "${CHROMIUM_DEB_VERSION}"
+}
+
 installed_version() {
   dpkg-query -W -f='${Status} ${Version}\n' "$1" 2>/dev/null | sed -n 's/^install ok installed //p'
 }
@@ -30,10 +35,10 @@ else
   [ "$(id -u)" -eq 0 ] || { log "ERROR: run as root (apt-get install ${missing[*]})"; exit 1; }
   log "apt-get install ${missing[*]}"
   # A fresh machine has empty package lists; a stale list may not offer the pinned version yet.
-  if ! apt-cache show "chromium=${CHROMIUM_DEB_VERSION}" >/dev/null 2>&1; then
+  if ! offered; then
     apt-get update -qq
   fi
-  if ! apt-cache show "chromium=${CHROMIUM_DEB_VERSION}" >/dev/null 2>&1; then
+  if ! offered; then
     log "ERROR: Debian no longer offers chromium ${CHROMIUM_DEB_VERSION} (it keeps only the current security"
     log "release); it offers $(apt-cache policy chromium | sed -n 's/^ *Candidate: //p'). Update CHROMIUM_DEB_VERSION"
     log "in scripts/install-browser.sh to it, or pass CHROMIUM_DEB_VERSION=... for this run."
