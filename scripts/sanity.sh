@@ -10,6 +10,11 @@ cd "$root"
 git ls-files --cached --others --exclude-standard -z \
   | grep -zv -E '^(\.collections|benchmarks|cluster|images|molecule|scripts|examples|tests/(cluster|lib|unit)|tests/[^/]+\.py)' \
   | xargs -0 -I{} cp --parents -P {} "$dest/"
+# ansible-test finds a collection's dependencies beside it in the same ansible_collections tree: kube_read imports
+# kubernetes.core's module_utils and extends its doc fragment. Use the copy pip installed with ansible.
+k8s_core=$("$root/.venv/bin/python" -c 'import ansible_collections.kubernetes.core as c; print(list(c.__path__)[0])')
+mkdir -p "$root/.work/sanity/ansible_collections/kubernetes"
+cp -a "$k8s_core" "$root/.work/sanity/ansible_collections/kubernetes/core"
 cd "$dest"
 git init -q . && git add -A >/dev/null
 python="$root/.venv/bin/python"

@@ -56,6 +56,34 @@ def _for_diff(obj: dict) -> dict:
     return obj
 
 
+def _ready(obj: dict) -> bool:
+    """Whether a workload as the API server returned it is ready: kubernetes.core's waiter predicates
+    (deployment_ready, statefulset_ready, daemonset_ready) on a dict."""
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    generation = (obj.get("metadata") or {}).get("generation") or 0
+    if not status or status.get("observedGeneration") != generation:
+        return False
+    kind = obj.get("kind")
+    if kind == "Deployment":
+        return (spec.get("replicas", 1) == (status.get("replicas") or 0)
+                and status.get("availableReplicas") == status.get("replicas")
+                and not status.get("unavailableReplicas"))
+    if kind == "StatefulSet":
+        replicas = spec.get("replicas", 1)
+        if (spec.get("updateStrategy") or {}).get("type") == "OnDelete":
+            return status.get("replicas") == replicas
+        return ((spec.get("updateStrategy") or {}).get("type", "RollingUpdate") == "RollingUpdate"
+                and status.get("updateRevision") == status.get("currentRevision")
+                and (status.get("updatedReplicas") or 0) == replicas
+                and (status.get("readyReplicas") or 0) == replicas
+                and status.get("replicas") == replicas)
+    if kind == "DaemonSet":
+        want = status.get("desiredNumberScheduled")
+        return (want is not None and (status.get("updatedNumberScheduled") or 0) == want
+                and status.get("numberReady") == want and not status.get("unavailableReplicas"))
+    return True
+
+
 def _not_ready(obj: dict) -> str | None:
     """Why a workload read from the cluster is not ready yet, or None when it is."""
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
@@ -127,6 +155,11 @@ class ActionModule(ActionBase):
             result["changed"] = bool(applied.get("changed"))
             result["applied"] = [
                 {"object": _ref(obj), "changed": bool(res.get("changed"))} for obj, res in zip(objects, results or [])]
+            # The apply's answer carries each workload's status: one the apply did not change and that is
+            # ready needs no wait (a no-op run waits for nothing); the caller's wait can skip it.
+            result["workloads"] = [
+                {"object": _ref(obj), "ready": not res.get("changed") and _ready(res.get("result") or {})}
+                for obj, res in zip(objects, results or []) if obj.get("kind") in WORKLOAD_KINDS]
             for obj, res in zip(objects, results or []):
                 diff = res.get("diff")
                 if res.get("changed") and diff:
@@ -143,7 +176,8 @@ class ActionModule(ActionBase):
             result["removed"] = [_ref(obj) for obj in absent] if removed.get("changed") else []
 
         if args["wait"] and not self._task.check_mode:
-            waited = self._wait(phase, [o for o in objects if o.get("kind") in WORKLOAD_KINDS],
+            ready = {w["object"] for w in result.get("workloads", []) if w["ready"]}
+            waited = self._wait(phase, [o for o in objects if o.get("kind") in WORKLOAD_KINDS and _ref(o) not in ready],
                                 args["wait_timeout"], task_vars)
             if waited:
                 return self._fail(result, waited, {})

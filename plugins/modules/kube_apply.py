@@ -69,7 +69,9 @@ options:
     type: str
     default: airflow-k8s
   wait:
-    description: Wait until the phase's workloads are ready (not in check mode).
+    description:
+      - Wait until the phase's workloads are ready (not in check mode). A workload the apply left unchanged and
+        whose returned status is ready is not waited for.
     type: bool
     default: false
   wait_timeout:
@@ -112,6 +114,14 @@ objects:
   type: int
 applied:
   description: Each object and whether the apply changed it.
+  returned: when applied to a cluster
+  type: list
+  elements: dict
+workloads:
+  description:
+    - Each Deployment, StatefulSet and DaemonSet applied, and whether it is ready by the status the API server
+      returned with the apply (kubernetes.core's wait conditions) and the apply did not change it.
+    - I(wait) skips those; a later wait-only task can skip the whole wait when every one is ready.
   returned: when applied to a cluster
   type: list
   elements: dict

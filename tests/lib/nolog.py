@@ -12,7 +12,8 @@ then assert on its length). ``assert``/``fail`` tasks are judged by their messag
 conditions are never printed with their values, and preflight messages must stay visible.
 Such a task passes when it has ``no_log: true`` or ``no_log: "{{ <role>_no_log }}"``; an include of
 ``kube_apply`` may instead pass ``kube_apply_no_log: "{{ <role>_no_log }}"``. The ``airflow_k8s.platform.kube_apply``
-action counts as a Kubernetes module.
+and ``airflow_k8s.platform.kube_read`` actions count as Kubernetes modules (a kube_read query of
+``kind: Secret`` touches a secret).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ JINJA = re.compile(r"\{\{(.*?)\}\}|\{%(.*?)%\}", re.DOTALL)
 STRING_LITERAL = re.compile(r"'[^']*'|\"[^\"]*\"")
 
 K8S_MODULES = frozenset(
-    {"k8s", "k8s_info", "k8s_json_patch", "k8s_exec", "k8s_cp", "kube_apply"}
+    {"k8s", "k8s_info", "k8s_json_patch", "k8s_exec", "k8s_cp", "kube_apply", "kube_read"}
 )
 MESSAGE_ONLY_MODULES = {"assert": ("msg", "fail_msg", "success_msg"), "fail": ("msg",)}
 INCLUDE_ROLE_MODULES = frozenset({"include_role", "import_role"})

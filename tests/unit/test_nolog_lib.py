@@ -22,6 +22,12 @@ NEEDS_NO_LOG = {
           kind: Secret
           name: "{{ airflow_db_instance }}-metadata-db"
     """,
+    "kube_read with a Secret query": """
+        airflow_k8s.platform.kube_read:
+          queries:
+            classes: {kind: StorageClass, api_version: storage.k8s.io/v1}
+            credentials: {kind: Secret, namespace: airflow, name: airflow-db}
+    """,
     "k8s inline Secret definition": """
         kubernetes.core.k8s:
           definition: {apiVersion: v1, kind: Secret, metadata: {name: x}}

@@ -116,3 +116,42 @@ def test_render_writes_one_file_per_phase_with_objects(tmp_path: Path) -> None:
     assert "s3cret" not in (tmp_path / "20-db-secrets.yaml").read_text()
     # The same input again changes nothing
     assert action._render({"changed": False}, phases, str(tmp_path))["changed"] is False
+
+
+def _applied_deployment(replicas=1, status_replicas=1, available=1, unavailable=None, generation=2, observed=2):
+    status = {"observedGeneration": observed, "replicas": status_replicas, "availableReplicas": available}
+    if unavailable is not None:
+        status["unavailableReplicas"] = unavailable
+    return {"kind": "Deployment", "metadata": {"name": "airflow-scheduler", "generation": generation},
+            "spec": {"replicas": replicas}, "status": status}
+
+
+def test_ready_by_the_apply_answer_is_the_wait_condition_of_a_deployment() -> None:
+    assert kube_apply._ready(_applied_deployment())
+    assert not kube_apply._ready(_applied_deployment(generation=3, observed=2))
+    assert not kube_apply._ready(_applied_deployment(available=0, unavailable=1))
+    # A rollout in progress: two pods exist for one wanted.
+    assert not kube_apply._ready(_applied_deployment(status_replicas=2, available=2))
+
+
+def test_ready_by_the_apply_answer_needs_a_status() -> None:
+    assert not kube_apply._ready({"kind": "Deployment", "metadata": {"generation": 1}, "spec": {"replicas": 1}})
+
+
+def test_ready_by_the_apply_answer_of_a_statefulset_compares_revisions() -> None:
+    sts = {"kind": "StatefulSet", "metadata": {"name": "db", "generation": 1},
+           "spec": {"replicas": 1, "updateStrategy": {"type": "RollingUpdate"}},
+           "status": {"observedGeneration": 1, "replicas": 1, "readyReplicas": 1, "updatedReplicas": 1,
+                      "currentRevision": "db-1", "updateRevision": "db-1"}}
+    assert kube_apply._ready(sts)
+    sts["status"]["updateRevision"] = "db-2"
+    assert not kube_apply._ready(sts)
+
+
+def test_ready_by_the_apply_answer_of_a_daemonset() -> None:
+    ds = {"kind": "DaemonSet", "metadata": {"name": "x", "generation": 1},
+          "status": {"observedGeneration": 1, "desiredNumberScheduled": 2, "numberReady": 2,
+                     "updatedNumberScheduled": 2}}
+    assert kube_apply._ready(ds)
+    ds["status"]["numberReady"] = 1
+    assert not kube_apply._ready(ds)

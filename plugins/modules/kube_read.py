@@ -1,0 +1,134 @@
+#!/usr/bin/python
+# Copyright: airflow_k8s maintainers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""Several kubernetes.core.k8s_info reads in one module run."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: kube_read
+short_description: Read several kinds of Kubernetes objects in one task
+version_added: 0.3.0
+author: airflow_k8s maintainers (@airflow-k8s)
+description:
+  - Runs one C(kubernetes.core.k8s_info) lookup per entry of I(queries), all in one module run (one Python
+    process, one import of the Kubernetes client, one API discovery). A role that must know what an earlier
+    run left (Secrets, claims, Jobs) reads it with one task instead of one task per object.
+  - The lookups are those of C(kubernetes.core.k8s_info) (its C(K8sService.find)), with its client and
+    authentication. An object or namespace that does not exist gives an empty list; an API the cluster does
+    not serve gives an empty list and the query's name in I(api_missing).
+  - The action plugin gives the module the task's C(module_defaults) for C(group/kubernetes.core.k8s)
+    (C(kubeconfig), C(context)), as for the kubernetes.core modules.
+  - Set C(no_log) on the task when a query can return a Secret.
+options:
+  queries:
+    description:
+      - Lookups by name. Each is a dict with C(kind) (required), C(api_version) (default C(v1)), and optionally
+        C(name), C(namespace), C(label_selectors), C(field_selectors), as for C(kubernetes.core.k8s_info).
+      - An entry whose value is empty (C(null) or C({})) is skipped and returns no key.
+    type: dict
+    required: true
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+requirements:
+  - kubernetes.core (its module_utils), the kubernetes Python client
+"""
+
+EXAMPLES = r"""
+- name: Read what an earlier run left, in one task
+  airflow_k8s.platform.kube_read:
+    queries:
+      secret: {kind: Secret, namespace: airflow, name: airflow-secrets}
+      claim: {kind: PersistentVolumeClaim, namespace: airflow, name: airflow-dags}
+      jobs: {kind: Job, api_version: batch/v1, namespace: airflow, label_selectors: ["app.kubernetes.io/instance=airflow"]}
+      classes: {kind: StorageClass, api_version: storage.k8s.io/v1}
+  register: observed
+  no_log: true
+
+- name: Use them
+  ansible.builtin.debug:
+    msg: "{{ observed.resources.claim | length }} claim(s), {{ observed.resources.classes | length }} classes"
+"""
+
+RETURN = r"""
+resources:
+  description: For each query's name, the objects found (a list, empty when none).
+  returned: always
+  type: dict
+api_missing:
+  description: The queries whose apiVersion and kind the cluster does not serve.
+  returned: always
+  type: list
+  elements: str
+"""
+
+import copy
+
+from ansible_collections.kubernetes.core.plugins.module_utils.ansiblemodule import AnsibleModule
+from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.service import K8sService
+
+QUERY_KEYS = {"kind", "api_version", "name", "namespace", "label_selectors", "field_selectors"}
+
+
+def argspec() -> dict:
+    args = copy.deepcopy(AUTH_ARG_SPEC)
+    args["queries"] = {"type": "dict", "required": True}
+    return args
+
+
+def check_queries(queries: dict) -> list[str]:
+    """Errors in the queries' shape, one per bad query (the module fails before any API call)."""
+    errors = []
+    for key, query in queries.items():
+        if not query:
+            continue
+        if not isinstance(query, dict):
+            errors.append(f"queries.{key} must be a dict, got {type(query).__name__}")
+            continue
+        unknown = sorted(set(query) - QUERY_KEYS)
+        if unknown:
+            errors.append(f"queries.{key}: unknown keys {unknown}; use {sorted(QUERY_KEYS)}")
+        if not query.get("kind"):
+            errors.append(f"queries.{key}: kind is required")
+        for list_key in ("label_selectors", "field_selectors"):
+            if not isinstance(query.get(list_key) or [], list):
+                errors.append(f"queries.{key}.{list_key} must be a list of strings")
+    return errors
+
+
+def main():
+    module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=argspec(), supports_check_mode=True)
+    queries = module.params["queries"]
+    errors = check_queries(queries)
+    if errors:
+        module.fail_json(msg="kube_read: " + "; ".join(errors))
+    resources, missing = {}, []
+    try:
+        svc = K8sService(get_api_client(module), module)
+    except CoreException as e:
+        module.fail_from_exception(e)
+    for key, query in queries.items():
+        if not query:
+            continue
+        where = "/".join(str(query[k]) for k in ("namespace", "name") if query.get(k))
+        try:
+            found = svc.find(
+                query["kind"], query.get("api_version") or "v1",
+                name=query.get("name"), namespace=query.get("namespace"),
+                label_selectors=query.get("label_selectors") or [],
+                field_selectors=query.get("field_selectors") or [],
+            )
+        except CoreException as e:
+            module.fail_json(msg=f"kube_read: query {key} ({query['kind']} {where}) failed: {e}".replace(" )", ")"))
+        resources[key] = found.get("resources") or []
+        if not found.get("api_found", True):
+            missing.append(key)
+    module.exit_json(changed=False, resources=resources, api_missing=missing)
+
+
+if __name__ == "__main__":
+    main()
