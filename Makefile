@@ -39,7 +39,7 @@ unit: venv ## pytest of the plugins and of the test helpers
 	$(BIN)/pytest -q tests/unit
 
 render-tests: venv ## render.yml for every inventory: schemas, Pod Security, secrets, bad input
-	$(BIN)/pytest -q tests/test_render.py tests/test_bad_input.py tests/test_argument_specs.py tests/test_no_log.py
+	$(BIN)/pytest -q tests/test_render.py tests/test_bad_input.py tests/test_argument_specs.py tests/test_no_log.py tests/test_unreachable_cluster.py
 
 build: venv ## ansible-galaxy collection build
 	mkdir -p .work/dist

@@ -28,6 +28,15 @@ options:
       - An entry whose value is empty (C(null) or C({})) is skipped and returns no key.
     type: dict
     required: true
+  errors:
+    description:
+      - What a failed lookup (an unreachable API server, a refused request, a malformed query) does.
+      - C(fail) fails the task. C(return) ends the module without failing and puts the message in I(error). A task
+        with C(no_log) (it reads Secrets) hides a failure's message too, so such a task uses C(return) and a
+        next task, without C(no_log), fails with I(error), which never holds an object's data.
+    type: str
+    choices: [fail, return]
+    default: fail
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
 requirements:
@@ -60,6 +69,10 @@ api_missing:
   returned: always
   type: list
   elements: str
+error:
+  description: Why the lookups failed, with I(errors=return); I(resources) is then empty.
+  returned: on a failure with I(errors=return)
+  type: str
 """
 
 import copy
@@ -77,6 +90,7 @@ QUERY_KEYS = {"kind", "api_version", "name", "namespace", "label_selectors", "fi
 def argspec() -> dict:
     args = copy.deepcopy(AUTH_ARG_SPEC)
     args["queries"] = {"type": "dict", "required": True}
+    args["errors"] = {"type": "str", "choices": ["fail", "return"], "default": "fail"}
     return args
 
 
@@ -103,14 +117,23 @@ def check_queries(queries: dict) -> list[str]:
 def main():
     module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=argspec(), supports_check_mode=True)
     queries = module.params["queries"]
+
+    def fail(msg: str) -> None:
+        msg = "kube_read: " + msg
+        if module.params["errors"] == "return":
+            module.exit_json(changed=False, resources={}, api_missing=[], error=msg)
+        module.fail_json(msg=msg)
+
     errors = check_queries(queries)
     if errors:
-        module.fail_json(msg="kube_read: " + "; ".join(errors))
+        fail("; ".join(errors))
     resources, missing = {}, []
     try:
         svc = K8sService(get_api_client(module), module)
     except CoreException as e:
-        module.fail_from_exception(e)
+        fail(f"no client for the cluster: {e}")
+    except Exception as e:  # an unreachable API server surfaces here as a urllib3 or client error
+        fail(f"no client for the cluster: {e}")
     for key, query in queries.items():
         if not query:
             continue
@@ -123,7 +146,7 @@ def main():
                 field_selectors=query.get("field_selectors") or [],
             )
         except CoreException as e:
-            module.fail_json(msg=f"kube_read: query {key} ({query['kind']} {where}) failed: {e}".replace(" )", ")"))
+            fail(f"query {key} ({query['kind']} {where}) failed: {e}".replace(" )", ")"))
         resources[key] = found.get("resources") or []
         if not found.get("api_found", True):
             missing.append(key)
