@@ -5,8 +5,9 @@ one wait per kind.
 
 A phase used to be a role of six tasks. Ansible's per-task cost (templating the phase's variables, the
 argument spec, a skipped task still costs a strategy round) was most of a no-op run, so the same steps now run
-inside one action plugin. The cluster is still only reached through the kubernetes.core modules, executed from
-here with the task's module_defaults for the kubernetes.core.k8s group (kubeconfig, context).
+inside one action plugin, with the task's module_defaults for the kubernetes.core.k8s group (kubeconfig,
+context). When the task runs on this machine the calls are made in this process (plugins/plugin_utils/
+kube_local.py: the same API calls, no module start); otherwise through the kubernetes.core modules.
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.airflow_k8s.platform.plugins.action.write_manifests import write_manifests
 from ansible_collections.airflow_k8s.platform.plugins.module_utils.kube_apply_spec import (
     ARGUMENT_SPEC, MUTUALLY_EXCLUSIVE, REQUIRED_ONE_OF)
+from ansible_collections.airflow_k8s.platform.plugins.plugin_utils import kube_local
+from ansible_collections.airflow_k8s.platform.plugins.plugin_utils.kube_local import WORKLOAD_KINDS
+from ansible_collections.airflow_k8s.platform.plugins.plugin_utils.kube_local import not_ready as _not_ready
 
 # module_defaults for a module an action plugin runs itself (what gather_facts does); meta/runtime.yml
 # requires ansible-core 2.19, where this is the helper's name.
 from ansible.executor.module_common import _apply_action_arg_defaults
-
-WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 
 
 def _ref(obj: dict) -> str:
@@ -54,52 +56,6 @@ def _for_diff(obj: dict) -> dict:
         meta.pop(key, None)
     obj["metadata"] = meta
     return obj
-
-
-def _ready(obj: dict) -> bool:
-    """Whether a workload as the API server returned it is ready: kubernetes.core's waiter predicates
-    (deployment_ready, statefulset_ready, daemonset_ready) on a dict."""
-    spec, status = obj.get("spec") or {}, obj.get("status") or {}
-    generation = (obj.get("metadata") or {}).get("generation") or 0
-    if not status or status.get("observedGeneration") != generation:
-        return False
-    kind = obj.get("kind")
-    if kind == "Deployment":
-        return (spec.get("replicas", 1) == (status.get("replicas") or 0)
-                and status.get("availableReplicas") == status.get("replicas")
-                and not status.get("unavailableReplicas"))
-    if kind == "StatefulSet":
-        replicas = spec.get("replicas", 1)
-        if (spec.get("updateStrategy") or {}).get("type") == "OnDelete":
-            return status.get("replicas") == replicas
-        return ((spec.get("updateStrategy") or {}).get("type", "RollingUpdate") == "RollingUpdate"
-                and status.get("updateRevision") == status.get("currentRevision")
-                and (status.get("updatedReplicas") or 0) == replicas
-                and (status.get("readyReplicas") or 0) == replicas
-                and status.get("replicas") == replicas)
-    if kind == "DaemonSet":
-        want = status.get("desiredNumberScheduled")
-        return (want is not None and (status.get("updatedNumberScheduled") or 0) == want
-                and status.get("numberReady") == want and not status.get("unavailableReplicas"))
-    return True
-
-
-def _not_ready(obj: dict) -> str | None:
-    """Why a workload read from the cluster is not ready yet, or None when it is."""
-    spec, status = obj.get("spec") or {}, obj.get("status") or {}
-    gen_ok = status.get("observedGeneration", 0) >= (obj.get("metadata") or {}).get("generation", 0)
-    if obj.get("kind") == "DaemonSet":
-        want, ready = status.get("desiredNumberScheduled", 0), status.get("numberReady", 0)
-        updated = status.get("updatedNumberScheduled", 0)
-    else:
-        want = spec.get("replicas", 1)
-        ready, updated = status.get("readyReplicas", 0), status.get("updatedReplicas", 0)
-    if gen_ok and ready >= want and updated >= want:
-        return None
-    conditions = "; ".join(
-        f"{c.get('type')}: {c.get('reason', '')} {c.get('message', '')}".strip()
-        for c in status.get("conditions") or [] if c.get("status") != "True")
-    return f"{ready}/{want} ready, {updated} updated" + (f" ({conditions})" if conditions else "")
 
 
 class ActionModule(ActionBase):
@@ -142,42 +98,54 @@ class ActionModule(ActionBase):
         if args["render_dir"]:
             return self._render(result, phases, args["render_dir"])
 
+        local = kube_local.usable(self)
+        kube = None
+        if local and (args["apply"] or args["wait"]) and (objects or absent):
+            try:
+                kube = kube_local.Kube(_apply_action_arg_defaults("kubernetes.core.k8s", self._task, {},
+                                                                  self._templar))
+            except kube_local.KubeError as e:
+                return self._fail(result, f"phase {phase}", {"msg": str(e)})
+
         diffs: list[dict] = []
         if objects and args["apply"]:
-            applied = self._module("kubernetes.core.k8s", {
-                "state": "present", "apply": True,
-                "server_side_apply": {"field_manager": args["field_manager"], "force_conflicts": True},
-                "definition": objects,
-            }, task_vars)
-            if applied.get("failed"):
-                return self._fail(result, f"server-side apply of phase {phase} failed", applied)
-            results = applied.get("result", {}).get("results") if len(objects) > 1 else [applied]
-            result["changed"] = bool(applied.get("changed"))
+            if kube:
+                results, failed = self._apply_here(kube, objects, args["field_manager"])
+            else:
+                results, failed = self._apply_module(objects, args["field_manager"], task_vars)
+            if failed:
+                return self._fail(result, f"server-side apply of phase {phase} failed", failed)
+            result["changed"] = any(res.get("changed") for res in results)
             result["applied"] = [
-                {"object": _ref(obj), "changed": bool(res.get("changed"))} for obj, res in zip(objects, results or [])]
+                {"object": _ref(obj), "changed": bool(res.get("changed"))} for obj, res in zip(objects, results)]
             # The apply's answer carries each workload's status: one the apply did not change and that is
             # ready needs no wait (a no-op run waits for nothing); the caller's wait can skip it.
             result["workloads"] = [
-                {"object": _ref(obj), "ready": not res.get("changed") and _ready(res.get("result") or {})}
-                for obj, res in zip(objects, results or []) if obj.get("kind") in WORKLOAD_KINDS]
-            for obj, res in zip(objects, results or []):
+                {"object": _ref(obj), "ready": not res.get("changed") and _not_ready(res.get("result") or {}) is None}
+                for obj, res in zip(objects, results) if obj.get("kind") in WORKLOAD_KINDS]
+            for obj, res in zip(objects, results):
                 diff = res.get("diff")
                 if res.get("changed") and diff:
                     diffs.append({"before_header": _ref(obj), "after_header": _ref(obj),
                                   "before": _for_diff(diff.get("before")), "after": _for_diff(diff.get("after"))})
 
         if absent and args["apply"]:
-            removed = self._module("kubernetes.core.k8s", {
-                "state": "absent", "definition": absent, "wait": True,
-            }, task_vars)
-            if removed.get("failed"):
-                return self._fail(result, f"removing the switched-off objects of phase {phase} failed", removed)
-            result["changed"] = result["changed"] or bool(removed.get("changed"))
-            result["removed"] = [_ref(obj) for obj in absent] if removed.get("changed") else []
+            if kube:
+                removed_any, failed = self._delete_here(kube, absent)
+            else:
+                removed = self._module("kubernetes.core.k8s", {
+                    "state": "absent", "definition": absent, "wait": True,
+                }, task_vars)
+                removed_any, failed = bool(removed.get("changed")), (removed if removed.get("failed") else None)
+            if failed:
+                return self._fail(result, f"removing the switched-off objects of phase {phase} failed", failed)
+            result["changed"] = result["changed"] or removed_any
+            result["removed"] = [_ref(obj) for obj in absent] if removed_any else []
 
         if args["wait"] and not self._task.check_mode:
             ready = {w["object"] for w in result.get("workloads", []) if w["ready"]}
-            waited = self._wait(phase, [o for o in objects if o.get("kind") in WORKLOAD_KINDS and _ref(o) not in ready],
+            waited = self._wait(kube, phase,
+                                [o for o in objects if o.get("kind") in WORKLOAD_KINDS and _ref(o) not in ready],
                                 args["wait_timeout"], task_vars)
             if waited:
                 return self._fail(result, waited, {})
@@ -186,8 +154,41 @@ class ActionModule(ActionBase):
             result["diff"] = diffs
         return result
 
-    def _wait(self, phase: str, workloads: list[dict], timeout: int, task_vars: dict) -> str | None:
-        """One kubernetes.core.k8s_info wait per kind and namespace, selected by the labels the workloads share."""
+    def _apply_module(self, objects: list[dict], field_manager: str, task_vars: dict) -> tuple[list, dict | None]:
+        """One kubernetes.core.k8s run for every object: (per-object results, the failed module result)."""
+        applied = self._module("kubernetes.core.k8s", {
+            "state": "present", "apply": True,
+            "server_side_apply": {"field_manager": field_manager, "force_conflicts": True},
+            "definition": objects,
+        }, task_vars)
+        if applied.get("failed"):
+            return [], applied
+        results = applied.get("result", {}).get("results") if len(objects) > 1 else [applied]
+        return list(results or []), None
+
+    def _apply_here(self, kube, objects: list[dict], field_manager: str) -> tuple[list, dict | None]:
+        """The same apply in this process (kube_local)."""
+        results = []
+        for obj in objects:
+            try:
+                results.append(kube.apply(obj, field_manager, self._task.check_mode))
+            except Exception as e:  # API errors, and urllib3 errors of an unreachable API server
+                return results, {"msg": f"{_ref(obj)}: {kube_local.api_error(e)}"}
+        return results, None
+
+    def _delete_here(self, kube, absent: list[dict]) -> tuple[bool, dict | None]:
+        """Delete in this process and wait until each object is gone: (whether any existed, the failure)."""
+        removed_any = False
+        for obj in absent:
+            try:
+                removed_any = kube.delete(obj, self._task.check_mode) or removed_any
+            except Exception as e:
+                return removed_any, {"msg": f"{_ref(obj)}: {kube_local.api_error(e)}"}
+        return removed_any, None
+
+    def _wait(self, kube, phase: str, workloads: list[dict], timeout: int, task_vars: dict) -> str | None:
+        """One wait per kind and namespace, selected by the labels the workloads share: polled here when
+        kube is set, else one kubernetes.core.k8s_info wait."""
         groups: dict[tuple, list[dict]] = {}
         for obj in workloads:
             key = (obj["apiVersion"], obj["kind"], (obj.get("metadata") or {}).get("namespace"))
@@ -195,12 +196,21 @@ class ActionModule(ActionBase):
         for (api_version, kind, namespace), objs in groups.items():
             labels = _common_labels(objs)
             names = {o["metadata"]["name"] for o in objs}
+            selectors = [f"{k}={v}" for k, v in sorted(labels.items())] if labels and len(objs) > 1 else []
+            if kube:
+                try:
+                    why = kube.wait(kind, api_version, namespace, names, selectors, timeout)
+                except Exception as e:
+                    why = f"reading {kind} failed: {kube_local.api_error(e)}"
+                if why:
+                    return f"phase {phase}: {why}"
+                continue
             query = {"api_version": api_version, "kind": kind, "wait": True, "wait_sleep": 2,
                      "wait_timeout": timeout}
             if namespace:
                 query["namespace"] = namespace
-            if labels and len(objs) > 1:
-                query["label_selectors"] = [f"{k}={v}" for k, v in sorted(labels.items())]
+            if selectors:
+                query["label_selectors"] = selectors
             else:
                 query["name"] = objs[0]["metadata"]["name"]
             res = self._module("kubernetes.core.k8s_info", query, task_vars)
@@ -208,8 +218,9 @@ class ActionModule(ActionBase):
                 # Say which workloads are not ready and why, from one more read without waiting.
                 query.pop("wait")
                 now = self._module("kubernetes.core.k8s_info", query, task_vars)
-                states = [f"{kind} {o['metadata']['name']}: {_not_ready(o)}" for o in now.get("resources", [])
-                          if o["metadata"]["name"] in names and _not_ready(o)]
+                # Items of a list answer may lack their kind.
+                why = {o["metadata"]["name"]: _not_ready({"kind": kind, **o}) for o in now.get("resources", [])}
+                states = [f"{kind} {name}: {why[name]}" for name in sorted(names) if why.get(name)]
                 return (f"phase {phase}: not ready after {timeout}s (wait_timeout): "
                         + ("; ".join(states) or res.get("msg", "")))
             found = {o["metadata"]["name"] for o in res.get("resources", [])}

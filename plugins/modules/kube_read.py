@@ -83,8 +83,7 @@ from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import 
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.service import K8sService
-
-QUERY_KEYS = {"kind", "api_version", "name", "namespace", "label_selectors", "field_selectors"}
+from ansible_collections.airflow_k8s.platform.plugins.module_utils.kube_read_spec import check_queries, where
 
 
 def argspec() -> dict:
@@ -92,26 +91,6 @@ def argspec() -> dict:
     args["queries"] = {"type": "dict", "required": True}
     args["errors"] = {"type": "str", "choices": ["fail", "return"], "default": "fail"}
     return args
-
-
-def check_queries(queries: dict) -> list[str]:
-    """Errors in the queries' shape, one per bad query (the module fails before any API call)."""
-    errors = []
-    for key, query in queries.items():
-        if not query:
-            continue
-        if not isinstance(query, dict):
-            errors.append(f"queries.{key} must be a dict, got {type(query).__name__}")
-            continue
-        unknown = sorted(set(query) - QUERY_KEYS)
-        if unknown:
-            errors.append(f"queries.{key}: unknown keys {unknown}; use {sorted(QUERY_KEYS)}")
-        if not query.get("kind"):
-            errors.append(f"queries.{key}: kind is required")
-        for list_key in ("label_selectors", "field_selectors"):
-            if not isinstance(query.get(list_key) or [], list):
-                errors.append(f"queries.{key}.{list_key} must be a list of strings")
-    return errors
 
 
 def main():
@@ -130,14 +109,11 @@ def main():
     resources, missing = {}, []
     try:
         svc = K8sService(get_api_client(module), module)
-    except CoreException as e:
-        fail(f"no client for the cluster: {e}")
-    except Exception as e:  # an unreachable API server surfaces here as a urllib3 or client error
+    except Exception as e:  # CoreException, or for an unreachable API server a urllib3 or client error
         fail(f"no client for the cluster: {e}")
     for key, query in queries.items():
         if not query:
             continue
-        where = "/".join(str(query[k]) for k in ("namespace", "name") if query.get(k))
         try:
             found = svc.find(
                 query["kind"], query.get("api_version") or "v1",
@@ -146,7 +122,7 @@ def main():
                 field_selectors=query.get("field_selectors") or [],
             )
         except CoreException as e:
-            fail(f"query {key} ({query['kind']} {where}) failed: {e}".replace(" )", ")"))
+            fail(f"query {key} ({query['kind']} {where(query)}) failed: {e}".replace(" )", ")"))
         resources[key] = found.get("resources") or []
         if not found.get("api_found", True):
             missing.append(key)

@@ -23,8 +23,8 @@ def _deployment(replicas=1, ready=1, updated=1, generation=2, observed=2, condit
         "kind": "Deployment",
         "metadata": {"name": "airflow-scheduler", "generation": generation},
         "spec": {"replicas": replicas},
-        "status": {"readyReplicas": ready, "updatedReplicas": updated, "observedGeneration": observed,
-                   "conditions": conditions or []},
+        "status": {"replicas": replicas, "readyReplicas": ready, "availableReplicas": ready,
+                   "updatedReplicas": updated, "observedGeneration": observed, "conditions": conditions or []},
     }
 
 
@@ -127,15 +127,15 @@ def _applied_deployment(replicas=1, status_replicas=1, available=1, unavailable=
 
 
 def test_ready_by_the_apply_answer_is_the_wait_condition_of_a_deployment() -> None:
-    assert kube_apply._ready(_applied_deployment())
-    assert not kube_apply._ready(_applied_deployment(generation=3, observed=2))
-    assert not kube_apply._ready(_applied_deployment(available=0, unavailable=1))
+    assert kube_apply._not_ready(_applied_deployment()) is None
+    assert kube_apply._not_ready(_applied_deployment(generation=3, observed=2))
+    assert kube_apply._not_ready(_applied_deployment(available=0, unavailable=1))
     # A rollout in progress: two pods exist for one wanted.
-    assert not kube_apply._ready(_applied_deployment(status_replicas=2, available=2))
+    assert kube_apply._not_ready(_applied_deployment(status_replicas=2, available=2))
 
 
 def test_ready_by_the_apply_answer_needs_a_status() -> None:
-    assert not kube_apply._ready({"kind": "Deployment", "metadata": {"generation": 1}, "spec": {"replicas": 1}})
+    assert kube_apply._not_ready({"kind": "Deployment", "metadata": {"generation": 1}, "spec": {"replicas": 1}})
 
 
 def test_ready_by_the_apply_answer_of_a_statefulset_compares_revisions() -> None:
@@ -143,15 +143,19 @@ def test_ready_by_the_apply_answer_of_a_statefulset_compares_revisions() -> None
            "spec": {"replicas": 1, "updateStrategy": {"type": "RollingUpdate"}},
            "status": {"observedGeneration": 1, "replicas": 1, "readyReplicas": 1, "updatedReplicas": 1,
                       "currentRevision": "db-1", "updateRevision": "db-1"}}
-    assert kube_apply._ready(sts)
+    assert kube_apply._not_ready(sts) is None
     sts["status"]["updateRevision"] = "db-2"
-    assert not kube_apply._ready(sts)
+    assert kube_apply._not_ready(sts)
 
 
 def test_ready_by_the_apply_answer_of_a_daemonset() -> None:
     ds = {"kind": "DaemonSet", "metadata": {"name": "x", "generation": 1},
           "status": {"observedGeneration": 1, "desiredNumberScheduled": 2, "numberReady": 2,
                      "updatedNumberScheduled": 2}}
-    assert kube_apply._ready(ds)
+    assert kube_apply._not_ready(ds) is None
     ds["status"]["numberReady"] = 1
-    assert not kube_apply._ready(ds)
+    assert kube_apply._not_ready(ds)
+
+
+def test_objects_that_are_not_workloads_need_no_wait() -> None:
+    assert kube_apply._not_ready({"kind": "Service", "metadata": {"name": "x"}}) is None

@@ -16,10 +16,11 @@ if str(_COLLECTIONS) not in sys.path:
     sys.path.insert(0, str(_COLLECTIONS))
 
 from ansible_collections.airflow_k8s.platform.plugins.modules import kube_read  # noqa: E402
+from ansible_collections.airflow_k8s.platform.plugins.module_utils import kube_read_spec  # noqa: E402
 
 
 def test_good_queries_and_empty_entries_pass() -> None:
-    assert kube_read.check_queries({
+    assert kube_read_spec.check_queries({
         "secret": {"kind": "Secret", "namespace": "airflow", "name": "x"},
         "jobs": {"kind": "Job", "api_version": "batch/v1", "label_selectors": ["a=b"]},
         "switched_off": None,
@@ -28,7 +29,7 @@ def test_good_queries_and_empty_entries_pass() -> None:
 
 
 def test_each_bad_query_is_named() -> None:
-    errors = kube_read.check_queries({
+    errors = kube_read_spec.check_queries({
         "no_kind": {"name": "x"},
         "typo": {"kind": "Secret", "namepsace": "airflow"},
         "selector": {"kind": "Pod", "label_selectors": "a=b"},

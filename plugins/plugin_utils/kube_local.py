@@ -1,0 +1,221 @@
+# Copyright: airflow_k8s maintainers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""Kubernetes API calls made in the controller's own process, for the kube_apply and kube_read actions.
+
+Why: one kubernetes.core module run costs about 1.1 s on our 2-CPU machines, 0.9 s of it a fresh Python
+importing the Kubernetes client and compiling Ansible's module_utils from the module's zip
+(benchmarks/overhead.sh, python -X importtime). The linear strategy loads an action plugin's class in
+ansible-playbook's own process before it forks the task's worker, so the import at the top of this file happens
+once per playbook run and every later task's worker inherits it. The calls are the ones the kubernetes.core
+modules make, with kubernetes.core's own client factory (get_api_client: kubeconfig, context, host, token,
+K8S_AUTH_* environment variables) and its comparison of the object before and after an apply (diff_objects).
+
+Used only when the modules would run on this machine anyway: the task's connection is local, the task sets
+no `environment` (which reaches modules, not this process), and the client imports here. Otherwise, or with
+AIRFLOW_K8S_KUBE_MODULES=1 in the environment, the actions run the kubernetes.core modules as before.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+try:
+    from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError, ResourceNotFoundError
+    from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.service import diff_objects
+except ImportError as e:  # the actions then run the kubernetes.core modules
+    IMPORT_ERROR: Exception | None = e
+else:
+    IMPORT_ERROR = None
+
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
+DELETE_TIMEOUT = 120  # kubernetes.core.k8s state=absent wait_timeout default
+
+
+class KubeError(Exception):
+    """A failed call, with a message for the task result."""
+
+
+def usable(action) -> bool:
+    """Whether the action at hand can make its calls in this process instead of running modules."""
+    if IMPORT_ERROR is not None or os.environ.get("AIRFLOW_K8S_KUBE_MODULES") == "1":
+        return False
+    if getattr(action._connection, "transport", None) != "local":
+        return False
+    return not any(action._task.environment or [])
+
+
+def not_ready(obj: dict) -> str | None:
+    """Why a workload as the API server returned it is not ready, or None when it is.
+
+    The conditions are kubernetes.core's waiter predicates (deployment_ready, statefulset_ready,
+    daemonset_ready) on a dict; the answer gives the counts and the failing conditions for an error message.
+    Kinds that are not workloads are ready."""
+    kind = obj.get("kind")
+    if kind not in WORKLOAD_KINDS:
+        return None
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    generation = (obj.get("metadata") or {}).get("generation") or 0
+    if kind == "DaemonSet":
+        want = status.get("desiredNumberScheduled")
+        ready, updated = status.get("numberReady") or 0, status.get("updatedNumberScheduled") or 0
+        ok = want is not None and updated == want and ready == want and not status.get("unavailableReplicas")
+    else:
+        want = spec.get("replicas", 1)
+        ready, updated = status.get("readyReplicas") or 0, status.get("updatedReplicas") or 0
+        current = status.get("replicas") or 0
+        if kind == "Deployment":
+            ok = (current == want and (status.get("availableReplicas") or 0) == want
+                  and not status.get("unavailableReplicas"))
+        elif (spec.get("updateStrategy") or {}).get("type") == "OnDelete":
+            ok = current == want
+        else:
+            ok = (status.get("updateRevision") == status.get("currentRevision")
+                  and updated == want and ready == want and current == want)
+    if status and status.get("observedGeneration") == generation and ok:
+        return None
+    conditions = "; ".join(
+        f"{c.get('type')}: {c.get('reason', '')} {c.get('message', '')}".strip()
+        for c in status.get("conditions") or [] if c.get("status") != "True")
+    seen = "" if status.get("observedGeneration") == generation else f", generation {generation} not yet observed"
+    return f"{ready}/{want or 0} ready, {updated} updated{seen}" + (f" ({conditions})" if conditions else "")
+
+
+def _api_message(e: Exception) -> str:
+    body = getattr(e, "body", None)
+    if body:
+        try:
+            return json.loads(body).get("message") or str(body)
+        except (TypeError, ValueError, AttributeError):
+            return str(body)
+    return str(e)
+
+
+class Kube:
+    """One API client for one task, from the task's kubernetes.core auth arguments."""
+
+    def __init__(self, args: dict):
+        auth = {k: v for k, v in args.items() if k in AUTH_ARG_SPEC and v is not None}
+        try:
+            self.client = get_api_client(**auth)
+        except Exception as e:  # CoreException (kubeconfig), or a urllib3 error when the API server is unreachable
+            raise KubeError(f"no client for the cluster: {e}") from e
+        self._resources: dict = {}
+
+    def resource(self, kind: str, api_version: str):
+        key = (kind, api_version)
+        if key not in self._resources:
+            self._resources[key] = self.client.resource(kind, api_version)
+        return self._resources[key]
+
+    @staticmethod
+    def _json(response) -> dict:
+        return json.loads(response.data.decode("utf-8"))
+
+    def _get(self, resource, name: str, namespace: str | None) -> dict | None:
+        try:
+            return self._json(resource.get(name=name, namespace=namespace, serialize=False))
+        except NotFoundError:
+            return None
+
+    def read(self, kind: str, api_version: str = "v1", name: str | None = None, namespace: str | None = None,
+             label_selectors: list | None = None, field_selectors: list | None = None) -> tuple[list, bool]:
+        """The objects a k8s_info query finds, and whether the API exists (the same answer as k8s_info)."""
+        try:
+            resource = self.resource(kind, api_version)
+        except ResourceNotFoundError:
+            return [], False
+        namespace = namespace if resource.namespaced else None
+        if name:
+            found = self._get(resource, name, namespace)
+            return ([found] if found else []), True
+        params = {}
+        if label_selectors:
+            params["label_selector"] = ",".join(label_selectors)
+        if field_selectors:
+            params["field_selector"] = ",".join(field_selectors)
+        items = self._json(resource.get(namespace=namespace, serialize=False, **params)).get("items") or []
+        for item in items:  # the items of a list answer carry no kind
+            item.setdefault("kind", resource.kind)
+            item.setdefault("apiVersion", resource.group_version)
+        return items, True
+
+    def apply(self, obj: dict, field_manager: str, dry_run: bool) -> dict:
+        """Server-side apply of one object (a server-side dry run in check mode), like kubernetes.core.k8s with
+        apply and server_side_apply: {changed, result, diff}."""
+        try:
+            resource = self.resource(obj["kind"], obj["apiVersion"])
+        except ResourceNotFoundError as e:
+            raise KubeError(f"no API for {obj['apiVersion']} {obj['kind']}") from e
+        meta = obj["metadata"]
+        namespace = meta.get("namespace") if resource.namespaced else None
+        if resource.namespaced and not namespace:
+            raise KubeError(f"{obj['kind']} {meta['name']} needs metadata.namespace")
+        existing = self._get(resource, meta["name"], namespace)
+        try:
+            after = self._json(resource.server_side_apply(
+                body=obj, name=meta["name"], namespace=namespace, field_manager=field_manager,
+                force_conflicts=True, dry_run="All" if dry_run else None, serialize=False))
+        except NotFoundError:
+            if dry_run and existing is None:  # its namespace is created by the same run
+                return {"changed": True, "result": obj, "diff": {"before": {}, "after": obj}}
+            raise
+        if existing is None:
+            return {"changed": True, "result": after, "diff": {"before": {}, "after": after}}
+        match, diff = diff_objects(existing, after)
+        return {"changed": not match, "result": after, "diff": diff}
+
+    def delete(self, obj: dict, dry_run: bool, timeout: int = DELETE_TIMEOUT) -> bool:
+        """Delete one object and wait until it is gone; whether it existed."""
+        try:
+            resource = self.resource(obj["kind"], obj.get("apiVersion") or "v1")
+        except ResourceNotFoundError:
+            return False
+        meta = obj["metadata"]
+        namespace = meta.get("namespace") if resource.namespaced else None
+        if self._get(resource, meta["name"], namespace) is None:
+            return False
+        if dry_run:
+            return True
+        try:
+            resource.delete(name=meta["name"], namespace=namespace, propagation_policy="Background",
+                            serialize=False)
+        except NotFoundError:
+            return True
+        deadline = time.monotonic() + timeout
+        while self._get(resource, meta["name"], namespace) is not None:
+            if time.monotonic() > deadline:
+                raise KubeError(f"{obj['kind']} {meta['name']} still exists {timeout}s after its deletion")
+            time.sleep(1)
+        return True
+
+    def wait(self, kind: str, api_version: str, namespace: str | None, names: set, label_selectors: list,
+             timeout: int, sleep: int = 2) -> str | None:
+        """Poll until every named workload is ready; None, or why not after timeout seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if label_selectors:
+                items = self.read(kind, api_version, namespace=namespace, label_selectors=label_selectors)[0]
+            else:
+                items = [i for name in names for i in self.read(kind, api_version, name, namespace)[0]]
+            found = {i["metadata"]["name"]: i for i in items if i["metadata"]["name"] in names}
+            why = {name: not_ready({"kind": kind, **obj}) for name, obj in found.items()}
+            pending = {name: w for name, w in why.items() if w}
+            missing = names - set(found)
+            if not pending and not missing:
+                return None
+            if time.monotonic() >= deadline:
+                states = [f"{kind} {name}: {pending[name]}" for name in sorted(pending)]
+                states += [f"{kind} {name}: not found" for name in sorted(missing)]
+                return f"not ready after {timeout}s (wait_timeout): " + "; ".join(states)
+            time.sleep(sleep)
+
+
+def api_error(e: Exception) -> str:
+    """The message of a failed call: the API server's own message when it gave one."""
+    if IMPORT_ERROR is None and isinstance(e, DynamicApiError):
+        return f"{getattr(e, 'status', '')} {getattr(e, 'reason', '')}: {_api_message(e)}".strip()
+    return str(e)
