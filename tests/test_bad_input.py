@@ -118,6 +118,11 @@ CASES: list[Case] = [
          r"airflow_core_dags", (r"\bmode\b", r"\bs3\b", r"git-sync")),
     Case("admin-password-too-short", {"airflow_core_admin_password": "short"},
          r"airflow_core_admin_password", (r"at least 12",)),
+    # One check task per role reports every failing rule, not only the first.
+    Case("core-two-errors-reported-together", {"airflow_core_admin_password": "short", "airflow_core_admin_username": "a b"},
+         r"airflow_core_admin_password", (r"at least 12", r"airflow_core_admin_username=\W*a b", r"2 input errors")),
+    Case("db-two-errors-reported-together", {"airflow_db_postgres_storage_size": "lots", "airflow_db_postgres_user": "1user"},
+         r"airflow_db_postgres_storage_size", (r"lots", r"airflow_db_postgres_user=\W*1user", r"2 input errors")),
 ]
 
 

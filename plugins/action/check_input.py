@@ -1,0 +1,112 @@
+# Copyright: airflow_k8s maintainers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""Evaluates a role's input checks in one task and reports every failing one.
+
+One ansible.builtin.assert task per rule costs a task's overhead each (the roles' derived variables are resolved
+again for every task); this action evaluates a list of checks in one task, in the controller's process. Each
+check's conditions and message are kept as written and evaluated here (finalize_task_arg), so a message is only
+rendered when its check fails and may use values that are only defined then.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from ansible.errors import AnsibleError
+from ansible.plugins.action import ActionBase
+
+_KEYS = frozenset(("that", "msg", "when"))
+
+
+def _conditions(value: t.Any, where: str) -> list[str]:
+    """A check's `that` or `when`: a conditional or a list of them (all must hold)."""
+    if isinstance(value, (str, bool)):
+        return [value]
+    if isinstance(value, list) and value and all(isinstance(v, (str, bool)) for v in value):
+        return list(value)
+    raise AnsibleError(f"check_input: {where} must be a condition or a non-empty list of conditions, got {value!r}")
+
+
+def check_spec(checks: t.Any) -> list[str]:
+    """Problems with the shape of the checks argument (an empty list when it is well formed)."""
+    if not isinstance(checks, list) or not checks:
+        return ["checks must be a non-empty list of {that, msg[, when]}"]
+    problems = []
+    for n, check in enumerate(checks):
+        if not isinstance(check, dict):
+            problems.append(f"checks[{n}] must be a dictionary, got {type(check).__name__}")
+            continue
+        unknown = sorted(set(check) - _KEYS)
+        if unknown:
+            problems.append(f"checks[{n}] has unknown keys {unknown} (allowed: that, msg, when)")
+        for key in ("that", "msg"):
+            if key not in check:
+                problems.append(f"checks[{n}] has no {key}")
+        for key in ("that", "when"):
+            if key in check:
+                try:
+                    _conditions(check[key], f"checks[{n}].{key}")
+                except AnsibleError as e:
+                    problems.append(str(e.message).removeprefix("check_input: "))
+        if "msg" in check and not isinstance(check["msg"], str):
+            problems.append(f"checks[{n}].msg must be a string")
+    return problems
+
+
+class ActionModule(ActionBase):
+    """Action plugin behind airflow_k8s.platform.check_input."""
+
+    TRANSFERS_FILES = False
+    _requires_connection = False
+    _supports_check_mode = True
+
+    @classmethod
+    def finalize_task_arg(cls, name: str, value: t.Any, templar: t.Any, context: t.Any) -> t.Any:
+        if name == "checks":
+            return value  # evaluated one by one in run(), messages only on failure
+        return super().finalize_task_arg(name, value, templar, context)
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp
+        checks = self._task.args.get("checks")
+        unknown = sorted(set(self._task.args) - {"checks"})
+        problems = check_spec(checks) + ([f"unknown arguments {unknown}"] if unknown else [])
+        if problems:
+            return {**result, "failed": True, "msg": "check_input: " + "; ".join(problems)}
+
+        failures: list[str] = []
+        evaluated = 0
+        for n, check in enumerate(checks):
+            try:
+                if "when" in check and not all(self._holds(c) for c in _conditions(check["when"], "when")):
+                    continue
+                evaluated += 1
+                if all(self._holds(c) for c in _conditions(check["that"], "that")):
+                    continue
+                failures.append(self._message(check["msg"]))
+            except AnsibleError as e:
+                # A check that cannot be evaluated (a value of the wrong type, say) fails with its message and why.
+                failures.append(f"{self._message(check['msg'])} (checks[{n}] could not be evaluated: {e.message})")
+
+        result["changed"] = False
+        result["checked"] = evaluated
+        if failures:
+            result["failed"] = True
+            result["failures"] = failures
+            result["msg"] = failures[0] if len(failures) == 1 else (
+                f"{len(failures)} input errors:\n" + "\n".join(f"- {f}" for f in failures))
+        else:
+            result["msg"] = f"{evaluated} checks passed"
+        return result
+
+    def _holds(self, condition: t.Any) -> bool:
+        if isinstance(condition, bool):
+            return condition
+        return bool(self._templar.evaluate_conditional(conditional=condition))
+
+    def _message(self, msg: str) -> str:
+        try:
+            return str(self._templar.template(msg)).strip()
+        except AnsibleError as e:
+            return f"{msg.strip()} (the message could not be rendered: {e.message})"

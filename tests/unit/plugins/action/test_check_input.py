@@ -1,0 +1,93 @@
+# Copyright: airflow_k8s maintainers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""Tests of the check_input action (plugins/action/check_input.py): the shape check of its argument, and the
+action run by ansible-playbook on this machine (no cluster is involved: the action only evaluates expressions)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+_ROOT = Path(__file__).resolve().parents[4]
+_COLLECTIONS = _ROOT / ".collections"
+if str(_COLLECTIONS) not in sys.path:
+    sys.path.insert(0, str(_COLLECTIONS))
+
+from ansible_collections.airflow_k8s.platform.plugins.action.check_input import check_spec  # noqa: E402
+
+
+def test_well_formed_checks_have_no_problems():
+    assert check_spec([{"that": "a > 1", "msg": "m"}, {"that": ["a", "b"], "msg": "m", "when": "c"}]) == []
+
+
+@pytest.mark.parametrize("checks, problem", [
+    ([], "non-empty list"),
+    ("a > 1", "non-empty list"),
+    (["a > 1"], "checks[0] must be a dictionary"),
+    ([{"that": "a"}], "checks[0] has no msg"),
+    ([{"msg": "m"}], "checks[0] has no that"),
+    ([{"that": "a", "msg": "m", "fail_msg": "x"}], "unknown keys ['fail_msg']"),
+    ([{"that": [], "msg": "m"}], "checks[0].that must be a condition"),
+    ([{"that": "a", "msg": "m", "when": {"x": 1}}], "checks[0].when must be a condition"),
+    ([{"that": "a", "msg": ["m"]}], "checks[0].msg must be a string"),
+])
+def test_malformed_checks_are_named(checks, problem):
+    assert any(problem in p for p in check_spec(checks)), check_spec(checks)
+
+
+PLAYBOOK = """
+- hosts: localhost
+  gather_facts: false
+  vars:
+    count: 5
+    name: Bad_Name
+  tasks:
+    - name: Checks
+      airflow_k8s.platform.check_input:
+        checks:
+          - that: count > 3
+            msg: "passing check, its message is never rendered: {{ not_defined_anywhere.x }}"
+          - that: [count > 10, name | length > 0]
+            msg: "count={{ count }} must be more than 10"
+          - that: name is match('^[a-z]+$')
+            msg: "name={{ name | to_json }} must be lowercase letters"
+          - that: name is match('^x')
+            when: count == 6
+            msg: "skipped because of when"
+          - that: not_defined_anywhere.x > 0
+            msg: "cannot be evaluated"
+"""
+
+
+def _run(tmp_path: Path, playbook: str) -> tuple[int, dict]:
+    (tmp_path / "play.yml").write_text(playbook)
+    env = {k: v for k, v in os.environ.items() if k != "ANSIBLE_CALLBACKS_ENABLED"}
+    env.update(ANSIBLE_CONFIG=str(_ROOT / "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
+    proc = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
+                           str(tmp_path / "play.yml")], capture_output=True, text=True, env=env, cwd=_ROOT, timeout=120)
+    out = json.loads(proc.stdout[proc.stdout.index("{"):])
+    return proc.returncode, out["plays"][0]["tasks"][0]["hosts"]["localhost"]
+
+
+def test_every_failing_check_is_reported_once(tmp_path):
+    rc, result = _run(tmp_path, PLAYBOOK)
+    assert rc != 0 and result["failed"]
+    assert result["checked"] == 4  # the check whose when is false is skipped
+    failures = result["failures"]
+    assert failures[0] == "count=5 must be more than 10"
+    assert failures[1] == 'name="Bad_Name" must be lowercase letters'
+    assert failures[2].startswith("cannot be evaluated (checks[4] could not be evaluated")
+    assert len(failures) == 3
+    assert result["msg"].startswith("3 input errors:\n- count=5 must be more than 10\n")
+
+
+def test_passing_checks_report_no_change(tmp_path):
+    rc, result = _run(tmp_path, PLAYBOOK.replace("count: 5", "count: 11").replace("Bad_Name", "good")
+                      .replace("not_defined_anywhere.x > 0", "true"))
+    assert rc == 0, result
+    assert result["changed"] is False and result["checked"] == 4 and result["msg"] == "4 checks passed"
