@@ -16,7 +16,7 @@ from ansible.plugins.action import ActionBase
 # module_defaults for a module an action plugin runs itself; meta/runtime.yml requires ansible-core 2.19.
 from ansible.executor.module_common import _apply_action_arg_defaults
 
-from ansible_collections.airflow_k8s.platform.plugins.module_utils.kube_read_spec import check_queries, where
+from ansible_collections.airflow_k8s.platform.plugins.module_utils.kube_read_spec import QueryFailed, check_queries, read_queries
 from ansible_collections.airflow_k8s.platform.plugins.plugin_utils import kube_local
 
 
@@ -58,18 +58,9 @@ class ActionModule(ActionBase):
             kube = kube_local.Kube(args)
         except kube_local.KubeError as e:
             return fail(str(e))
-        resources, missing = {}, []
-        for key, query in queries.items():
-            if not query:
-                continue
-            try:
-                resources[key], found = kube.read(
-                    query["kind"], query.get("api_version") or "v1", name=query.get("name"),
-                    namespace=query.get("namespace"), label_selectors=query.get("label_selectors") or [],
-                    field_selectors=query.get("field_selectors") or [])
-            except Exception as e:  # API errors, and urllib3 errors of an unreachable API server
-                return fail(f"query {key} ({query['kind']} {where(query)}) failed: "
-                            f"{kube_local.api_error(e)}".replace(" )", ")"))
-            if not found:
-                missing.append(key)
+        try:
+            # API errors, and urllib3 errors of an unreachable API server
+            resources, missing = read_queries(queries, kube.read, describe=kube_local.api_error)
+        except QueryFailed as e:
+            return fail(str(e))
         return {"changed": False, "resources": resources, "api_missing": missing}

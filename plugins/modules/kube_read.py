@@ -83,7 +83,8 @@ from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import 
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.service import K8sService
-from ansible_collections.airflow_k8s.platform.plugins.module_utils.kube_read_spec import check_queries, where
+from ansible_collections.airflow_k8s.platform.plugins.module_utils.kube_read_spec import (
+    QueryFailed, check_queries, read_queries)
 
 
 def argspec() -> dict:
@@ -106,26 +107,19 @@ def main():
     errors = check_queries(queries)
     if errors:
         fail("; ".join(errors))
-    resources, missing = {}, []
     try:
         svc = K8sService(get_api_client(module), module)
     except Exception as e:  # CoreException, or for an unreachable API server a urllib3 or client error
         fail(f"no client for the cluster: {e}")
-    for key, query in queries.items():
-        if not query:
-            continue
-        try:
-            found = svc.find(
-                query["kind"], query.get("api_version") or "v1",
-                name=query.get("name"), namespace=query.get("namespace"),
-                label_selectors=query.get("label_selectors") or [],
-                field_selectors=query.get("field_selectors") or [],
-            )
-        except CoreException as e:
-            fail(f"query {key} ({query['kind']} {where(query)}) failed: {e}".replace(" )", ")"))
-        resources[key] = found.get("resources") or []
-        if not found.get("api_found", True):
-            missing.append(key)
+
+    def find(kind: str, api_version: str, **selectors) -> tuple:
+        found = svc.find(kind, api_version, **selectors)
+        return found.get("resources") or [], found.get("api_found", True)
+
+    try:
+        resources, missing = read_queries(queries, find, errors=(CoreException,))
+    except QueryFailed as e:
+        fail(str(e))
     module.exit_json(changed=False, resources=resources, api_missing=missing)
 
 

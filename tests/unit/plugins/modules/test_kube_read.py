@@ -46,3 +46,38 @@ def test_argspec_keeps_the_kubernetes_core_auth_options() -> None:
     spec = kube_read.argspec()
     assert {"kubeconfig", "context", "host", "api_key", "validate_certs"} <= set(spec)
     assert spec["queries"] == {"type": "dict", "required": True}
+
+
+def test_read_queries_runs_every_query_and_names_the_missing_apis():
+    calls = []
+
+    def find(kind, api_version, **selectors):
+        calls.append((kind, api_version, selectors))
+        return ([{"kind": kind}], kind != "StorageClass")
+
+    resources, missing = kube_read_spec.read_queries(
+        {"secret": {"kind": "Secret", "namespace": "ns", "name": "s"}, "skipped": {},
+         "classes": {"kind": "StorageClass", "api_version": "storage.k8s.io/v1", "label_selectors": ["a=b"]}}, find)
+    assert resources == {"secret": [{"kind": "Secret"}], "classes": [{"kind": "StorageClass"}]}
+    assert missing == ["classes"]
+    assert calls == [
+        ("Secret", "v1", {"name": "s", "namespace": "ns", "label_selectors": [], "field_selectors": []}),
+        ("StorageClass", "storage.k8s.io/v1",
+         {"name": None, "namespace": None, "label_selectors": ["a=b"], "field_selectors": []}),
+    ]
+
+
+def test_read_queries_names_the_failing_query():
+    class Refused(Exception):
+        pass
+
+    def find(kind, api_version, **selectors):
+        raise Refused("connection refused")
+
+    try:
+        kube_read_spec.read_queries({"jobs": {"kind": "Job", "namespace": "ns"}}, find,
+                                    describe=lambda e: f"<{e}>", errors=(Refused,))
+    except kube_read_spec.QueryFailed as e:
+        assert str(e) == "query jobs (Job ns) failed: <connection refused>"
+    else:
+        raise AssertionError("no QueryFailed")
