@@ -668,7 +668,7 @@ def chart(result: dict, png: Path) -> None:
     ax.bar_label(bars, labels=[f"{v:.0f} s" + cpu_label(r) for v, r in zip(values, runs)], fontsize=8)
     ax.set_title("1. converge, empty namespace -> every workload Ready"
                  + (f" (median of {len(c['site']['samples_seconds'])})" if len(c["site"].get("samples_seconds", [])) > 1 else "")
-                 + (f"\na/b = {c['ratio']} (goal <= {GOALS['converge_ratio_max']})" if "ratio" in c else ""))
+                 + (f"\na/b = {c.get('ratio_exact', c['ratio'])} (goal <= {GOALS['converge_ratio_max']})" if "ratio" in c else ""))
     ax.set_ylabel("seconds")
 
     ax = axes[0][1]
@@ -800,8 +800,10 @@ def main() -> int:
         result["converge"]["site"] = median_run(sites)
         if floors:
             result["converge"]["floor"] = median_run(floors)
-            result["converge"]["ratio"] = round(
-                result["converge"]["site"]["seconds"] / result["converge"]["floor"]["seconds"], 2)
+            ratio = result["converge"]["site"]["seconds"] / result["converge"]["floor"]["seconds"]
+            result["converge"]["ratio"] = round(ratio, 2)
+            # The goal is judged on this one (1.153 is above 1.15, though it prints as 1.15).
+            result["converge"]["ratio_exact"] = round(ratio, 4)
             result["converge"]["pair_ratios"] = [round(a["seconds"] / b["seconds"], 2) for a, b in zip(sites, floors)]
         if "noop" in parts:  # 2. no-op
             result["noop"] = {"apply": site(NS_SITE, "noop"), "check": site(NS_SITE, "check", check_mode=True)}
@@ -849,7 +851,7 @@ def main() -> int:
     result["meta"]["harness_seconds"] = round(time.monotonic() - started, 1)
     met = {}
     if "ratio" in result["converge"]:
-        met["converge_ratio"] = result["converge"]["ratio"] <= GOALS["converge_ratio_max"]
+        met["converge_ratio"] = result["converge"]["ratio_exact"] <= GOALS["converge_ratio_max"]
     if "noop" in result:
         met["noop_apply"] = result["noop"]["apply"]["seconds"] <= GOALS["noop_seconds_max"]
         met["noop_check"] = result["noop"]["check"]["seconds"] <= GOALS["noop_seconds_max"]
