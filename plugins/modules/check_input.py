@@ -13,7 +13,7 @@ author: airflow_k8s maintainers (@airflow-k8s)
 description:
   - Evaluates each check's conditions (like M(ansible.builtin.assert)'s O(ansible.builtin.assert#module:that)) and
     fails with the message of every check that does not hold, not only the first.
-  - One task instead of one M(ansible.builtin.assert) per rule: a role's preflight costs one task's overhead.
+  - One task instead of one M(ansible.builtin.assert) per rule, so a role's preflight costs one task's overhead.
   - Conditions and messages are evaluated by the action, not before it; a message is rendered only when its check
     fails, so it may use values that exist only then.
   - Runs in the controller process (an action plugin); never changes anything.
