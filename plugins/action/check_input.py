@@ -60,6 +60,9 @@ class ActionModule(ActionBase):
     _requires_connection = False
     _supports_check_mode = True
 
+    # ActionBase.finalize_task_arg is marked experimental in ansible-core 2.19 (meta/runtime.yml requires 2.19).
+    # Without it the checks would be templated before run(): every message rendered, including those that use a
+    # value defined only when their check fails (tests/unit/plugins/action/test_check_input.py would catch that).
     @classmethod
     def finalize_task_arg(cls, name: str, value: t.Any, templar: t.Any, context: t.Any) -> t.Any:
         if name == "checks":
