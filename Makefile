@@ -18,13 +18,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 up: venv ## bring up a kind cluster running Airflow (inventories/local)
-	scripts/up.sh
+	tests/scripts/up.sh
 
 down: ## delete the kind cluster
-	cluster/down.sh
+	tests/kind/down.sh
 
 test: venv ## the whole suite, as CI runs it (static checks, then Molecule on kind)
-	scripts/test.sh
+	tests/scripts/test.sh
 
 static: lint sanity unit render-tests build ## every check that needs no cluster
 
@@ -33,7 +33,7 @@ lint: venv ## yamllint and ansible-lint (production profile)
 	$(BIN)/ansible-lint
 
 sanity: venv ## ansible-test sanity on a copy laid out as ansible_collections/airflow_k8s/platform
-	scripts/sanity.sh
+	tests/scripts/sanity.sh
 
 unit: venv ## pytest of the plugins and of the test helpers
 	$(BIN)/pytest -q tests/unit
@@ -46,16 +46,16 @@ build: venv ## ansible-galaxy collection build
 	$(BIN)/ansible-galaxy collection build --force --output-path .work/dist .
 
 molecule: venv ## Molecule scenarios against the kind cluster (KUBECONFIG or .work/kubeconfig)
-	cd $(CURDIR) && $(BIN)/molecule test --all
+	cd $(CURDIR) && $(BIN)/molecule test --all  # scenarios: extensions/molecule/
 
 bench: venv ## benchmarks on the kind cluster -> docs/benchmarks/<date>.json and .png (not a test)
-	benchmarks/bench.sh $(BENCH_ARGS)
+	tests/benchmarks/bench.sh $(BENCH_ARGS)
 
 cluster: ## build (cached) and start the kind cluster only
-	cluster/up.sh
+	tests/kind/up.sh
 
 images: ## build (cached) the images: Airflow, Postgres, and git-sync + git server for the tests
-	images/build.sh all
+	tests/images/build.sh all
 
 clean: ## remove local state (the cluster stays: make down)
 	rm -rf .work/render .work/dist .work/sanity

@@ -4,7 +4,7 @@
 
 Why: one kubernetes.core module run costs about 1.1 s on our 2-CPU machines, 0.9 s of it a fresh Python
 importing the Kubernetes client and compiling Ansible's module_utils from the module's zip
-(benchmarks/overhead.sh, python -X importtime). The linear strategy loads an action plugin's class in
+(tests/benchmarks/overhead.sh, python -X importtime). The linear strategy loads an action plugin's class in
 ansible-playbook's own process before it forks the task's worker, so the import at the top of this file happens
 once per playbook run and every later task's worker inherits it. The calls are the ones the kubernetes.core
 modules make, with kubernetes.core's own client factory (get_api_client: kubeconfig, context, host, token,

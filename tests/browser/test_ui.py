@@ -11,7 +11,7 @@ Environment:
     AIRFLOW_UI_TIMEOUT             seconds to wait for each page (default 120; the UI is slow on 2 cores)
 
 Skips only when the URL or the credentials are not given; a missing browser is a failure.
-Run: scripts/install-browser.sh, then AIRFLOW_UI_URL=... pytest tests/browser (molecule/default/verify_browser.yml).
+Run: tests/scripts/install-browser.sh, then AIRFLOW_UI_URL=... pytest tests/browser (extensions/molecule/default/verify_browser.yml).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def browser():
     from selenium.webdriver.chrome.service import Service
 
     for path in (CHROMIUM, CHROMEDRIVER):
-        assert os.access(path, os.X_OK), f"{path} is missing: run scripts/install-browser.sh"
+        assert os.access(path, os.X_OK), f"{path} is missing: run tests/scripts/install-browser.sh"
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for arg in (

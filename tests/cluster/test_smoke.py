@@ -1,4 +1,4 @@
-"""Smoke tests of the test cluster built by cluster/up.sh.
+"""Smoke tests of the test cluster built by tests/kind/up.sh.
 
 They drive `kubectl` with the kubeconfig named by the environment variable
 KUBECONFIG and skip (with the reason) when no cluster answers there.
@@ -9,7 +9,7 @@ Checked: Pod Security "restricted" enforcement, Service DNS, dynamic PVC
 provisioning through the default StorageClass, and NetworkPolicy enforcement.
 Every test works in its own namespace and deletes it afterwards. Pods run the
 toolbox image (busybox), named by AIRFLOW_K8S_TOOLBOX_IMAGE or, by default,
-TOOLBOX_IMAGE in cluster/versions.env.
+TOOLBOX_IMAGE in tests/kind/versions.env.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-VERSIONS_ENV = REPO_ROOT / "cluster" / "versions.env"
+VERSIONS_ENV = REPO_ROOT / "tests" / "kind" / "versions.env"
 
 
 def _versions() -> dict[str, str]:
@@ -86,9 +86,9 @@ def cluster():
         pytest.skip("no kubectl found (PATH, $KUBECTL or the cluster cache)")
     kubeconfig = os.environ.get("KUBECONFIG")
     if not kubeconfig:
-        pytest.skip("KUBECONFIG is not set: no cluster to test (run cluster/up.sh)")
+        pytest.skip("KUBECONFIG is not set: no cluster to test (run tests/kind/up.sh)")
     if not all(Path(p).exists() for p in kubeconfig.split(os.pathsep) if p):
-        pytest.skip(f"KUBECONFIG={kubeconfig} does not exist: no cluster to test (run cluster/up.sh)")
+        pytest.skip(f"KUBECONFIG={kubeconfig} does not exist: no cluster to test (run tests/kind/up.sh)")
     try:
         ready = kubectl("get", "--raw", "/readyz", check=False, timeout=20)
     except subprocess.TimeoutExpired:
@@ -96,7 +96,7 @@ def cluster():
     if ready.returncode != 0:
         pytest.skip(f"the cluster in {kubeconfig} does not answer: {ready.stderr.strip()[:200]}")
     if not TOOLBOX_IMAGE:
-        pytest.fail("no toolbox image: set AIRFLOW_K8S_TOOLBOX_IMAGE or TOOLBOX_IMAGE in cluster/versions.env")
+        pytest.fail("no toolbox image: set AIRFLOW_K8S_TOOLBOX_IMAGE or TOOLBOX_IMAGE in tests/kind/versions.env")
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """When kube_apply and kube_read make their API calls in ansible-playbook's process (kube_local.usable).
 
-Both paths run against a cluster in the Molecule scenarios (molecule/external_db forces the module path); these
+Both paths run against a cluster in the Molecule scenarios (extensions/molecule/external_db forces the module path); these
 tests pin the decision itself: only a local connection, no task environment, and no AIRFLOW_K8S_KUBE_MODULES=1.
 """
 

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Regenerate tests/images/airflow/requirements.lock from requirements.in with a pinned resolver (uv),
+# for Debian bookworm's CPython 3.11 on x86_64 (glibc 2.36), every package pinned with hashes.
+# Wheels only (--only-binary :all:), so the image needs no compiler.
+#
+# Usage: tests/images/airflow/lock.sh            # resolve the newest versions allowed by requirements.in
+#        UV_EXCLUDE_NEWER=2026-11-01 tests/images/airflow/lock.sh   # resolve as of a date
+set -euo pipefail
+
+UV_VERSION=0.13.9
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cache="${AIRFLOW_K8S_CACHE:-/var/cache/airflow-k8s}/images"
+uv_venv="$cache/tools/uv-$UV_VERSION"
+
+if [[ ! -x "$uv_venv/bin/uv" ]]; then
+  echo "lock: installing uv==$UV_VERSION into $uv_venv"
+  python3 -m venv "$uv_venv"
+  "$uv_venv/bin/pip" install --quiet "uv==$UV_VERSION"
+fi
+
+cd "$here"
+"$uv_venv/bin/uv" pip compile requirements.in \
+  --output-file requirements.lock \
+  --generate-hashes \
+  --python-version 3.11 \
+  --python-platform x86_64-manylinux_2_36 \
+  --only-binary :all: \
+  --no-emit-index-url \
+  --custom-compile-command "tests/images/airflow/lock.sh" \
+  --quiet
+echo "lock: wrote $here/requirements.lock ($(grep -c '^[A-Za-z0-9]' requirements.lock) packages)"

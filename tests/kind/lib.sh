@@ -1,0 +1,133 @@
+# shellcheck shell=bash
+# Shared helpers for the cluster scripts. Source it; do not run it.
+
+CLUSTER_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "${CLUSTER_DIR}/../.." && pwd)"
+export CLUSTER_DIR REPO_ROOT
+
+# shellcheck source=tests/kind/versions.env
+. "${CLUSTER_DIR}/versions.env"
+
+AIRFLOW_K8S_CACHE="${AIRFLOW_K8S_CACHE:-/var/cache/airflow-k8s}"
+AIRFLOW_K8S_KUBECONFIG="${AIRFLOW_K8S_KUBECONFIG:-${REPO_ROOT}/.work/kubeconfig}"
+AIRFLOW_K8S_CLUSTER="${AIRFLOW_K8S_CLUSTER:-airflow-k8s}"
+export AIRFLOW_K8S_CACHE AIRFLOW_K8S_KUBECONFIG AIRFLOW_K8S_CLUSTER
+
+# Where our own Go-built tools land (kind, crictl, ...), keyed by version below.
+export BIN_CACHE="${AIRFLOW_K8S_CACHE}/bin"
+
+# Go toolchain and module settings used by every build.
+export PATH="/usr/local/go/bin:${PATH}"
+export CGO_ENABLED=0 GOFLAGS="-mod=mod -buildvcs=false"
+export GOTOOLCHAIN=local
+
+log() { printf '[cluster %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# apt_update_once: refreshes the package lists once per machine (and when empty).
+apt_update_once() {
+  local marker=/var/lib/apt/periodic/airflow-k8s-updated
+  if [ ! -f "${marker}" ] || [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -print -quit)" ]; then
+    log "apt-get update"
+    apt-get update -qq
+    mkdir -p "$(dirname "${marker}")" && touch "${marker}"
+  fi
+}
+
+# apt_install PKG[=VERSION]...: installs only what is missing, without starting services.
+apt_install() {
+  local missing=() spec name
+  for spec in "$@"; do
+    name="${spec%%=*}"
+    dpkg-query -W -f='${Status}' "${name}" 2>/dev/null | grep -q 'install ok installed' || missing+=("${spec}")
+  done
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  apt_update_once
+  log "apt-get install ${missing[*]}"
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
+    # stale package lists (a point release replaced a version): refresh, retry once
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+# need_go: a Go toolchain >= GO_MIN_VERSION on PATH. The machine ships one in
+# /usr/local/go; otherwise Debian trixie's golang-${GO_MIN_VERSION}-go is
+# installed (trixie added at a low pin priority, so nothing else comes from it).
+need_go() {
+  if go_ok; then return 0; fi
+  local gobin="/usr/lib/go-${GO_MIN_VERSION}/bin"
+  if [ ! -x "${gobin}/go" ]; then
+    log "no Go >= ${GO_MIN_VERSION}: installing golang-${GO_MIN_VERSION}-go from Debian trixie"
+    printf 'Types: deb\nURIs: %s\nSuites: trixie\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+      "${DEBIAN_MIRROR}" >/etc/apt/sources.list.d/airflow-k8s-trixie.sources
+    printf 'Package: *\nPin: release n=trixie\nPin-Priority: 100\n' >/etc/apt/preferences.d/airflow-k8s-trixie
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -t trixie \
+      "golang-${GO_MIN_VERSION}-go" >/dev/null
+  fi
+  export PATH="${gobin}:${PATH}"
+  go_ok || die "no usable Go toolchain"
+}
+
+go_ok() {
+  command -v go >/dev/null 2>&1 || return 1
+  local v
+  v="$(go env GOVERSION 2>/dev/null)"; v="${v#go}"
+  [ "$(printf '%s\n%s\n' "${GO_MIN_VERSION}" "${v}" | sort -V | head -1)" = "${GO_MIN_VERSION}" ]
+}
+
+# Stage timing: stage NAME CMD... runs CMD, prints its duration and records it for the table; a failing
+# stage ends the run. stage_keep_going NAME CMD... records a failure and carries on (independent Molecule
+# scenarios: one red scenario must not hide the others); stage_failures is non-zero if one failed.
+STAGE_FAILED=()
+_stage_run() {
+  local name="$1" start end rc=0
+  shift
+  log "=== stage: ${name}"
+  start=$(date +%s)
+  "$@" || rc=$?
+  end=$(date +%s)
+  STAGE_NAMES+=("${name}")
+  STAGE_SECS+=("$((end - start))")
+  STAGE_RCS+=("${rc}")
+  if [ "${rc}" -ne 0 ]; then
+    log "=== stage ${name} FAILED after $((end - start)) s (exit ${rc})"
+  else
+    log "=== stage ${name} done in $((end - start)) s"
+  fi
+  return "${rc}"
+}
+
+stage() {
+  local rc=0
+  _stage_run "$@" || rc=$?
+  if [ "${rc}" -ne 0 ]; then
+    stage_table
+    exit "${rc}"
+  fi
+}
+
+stage_keep_going() {
+  _stage_run "$@" || STAGE_FAILED+=("$1")
+}
+
+stage_failures() {
+  if [ "${#STAGE_FAILED[@]}" -gt 0 ]; then
+    log "failed stages: ${STAGE_FAILED[*]}"
+    return 1
+  fi
+}
+
+stage_table() {
+  local i total=0 result
+  printf '\n%-28s %8s  %s\n' "stage" "seconds" "result" >&2
+  printf '%-28s %8s  %s\n' "----------------------------" "-------" "------" >&2
+  for i in "${!STAGE_NAMES[@]}"; do
+    result=ok
+    [ "${STAGE_RCS[$i]:-0}" -eq 0 ] || result="FAILED (exit ${STAGE_RCS[$i]})"
+    printf '%-28s %8s  %s\n' "${STAGE_NAMES[$i]}" "${STAGE_SECS[$i]}" "${result}" >&2
+    total=$((total + STAGE_SECS[i]))
+  done
+  printf '%-28s %8s\n\n' "total" "${total}" >&2
+}

@@ -1,0 +1,131 @@
+#!/bin/bash
+# Brings up the kind cluster "airflow-k8s" for the test suite.
+#
+#   tests/kind/up.sh [IMAGE...]
+#
+# IMAGEs (local docker images, e.g. the Airflow and Postgres images) are loaded
+# into the cluster's node with `kind load docker-image`; empty arguments are
+# skipped, so optional images can be passed as "${VAR:-}".
+#
+# Offline (no container registry reachable, as on CI) everything is built from
+# the package registries and cached (see tests/kind/README.md); online, kind's
+# upstream node image is used. Detection is automatic; AIRFLOW_K8S_OFFLINE=1|0
+# forces one or the other. AIRFLOW_K8S_RECREATE=1 recreates a running cluster.
+#
+# Writes the kubeconfig to ${AIRFLOW_K8S_KUBECONFIG:-<repo>/.work/kubeconfig}.
+set -euo pipefail
+# shellcheck source=tests/kind/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+NODE_CONTAINER="${AIRFLOW_K8S_CLUSTER}-control-plane"
+KIND=""
+NODE_IMAGE=""
+
+# kc ARGS...: kubectl inside the node, as cluster admin (no host kubectl needed).
+kc() { docker exec -i "${NODE_CONTAINER}" kubectl --kubeconfig=/etc/kubernetes/admin.conf "$@"; }
+
+detect_offline() {
+  case "${AIRFLOW_K8S_OFFLINE:-}" in
+    1 | true | yes) OFFLINE=1; log "offline mode (AIRFLOW_K8S_OFFLINE=${AIRFLOW_K8S_OFFLINE})"; return ;;
+    0 | false | no) OFFLINE=0; log "online mode (AIRFLOW_K8S_OFFLINE=${AIRFLOW_K8S_OFFLINE})"; return ;;
+  esac
+  local code
+  code="$(curl -s -o /dev/null -m 5 -w '%{http_code}' "${REGISTRY_PROBE_URL}" 2>/dev/null || true)"
+  if [ -n "${code}" ] && [ "${code}" != "000" ]; then
+    OFFLINE=0
+    log "container registry reachable (${REGISTRY_PROBE_URL} answered ${code}): online mode, upstream node image"
+  else
+    OFFLINE=1
+    log "no container registry reachable (${REGISTRY_PROBE_URL}): offline mode, building the node image"
+  fi
+}
+
+stage_kind() {
+  bash "${CLUSTER_DIR}/build-components.sh" kind
+  KIND="${BIN_CACHE}/kind-${KIND_VERSION}/kind"
+  "${KIND}" version
+}
+
+stage_node_image() {
+  bash "${CLUSTER_DIR}/build-components.sh"
+  NODE_IMAGE="$(bash "${CLUSTER_DIR}/build-node-image.sh")"
+}
+
+cluster_healthy() {
+  docker inspect -f '{{.State.Running}}' "${NODE_CONTAINER}" 2>/dev/null | grep -qx true &&
+    [ "$(docker inspect -f '{{.Config.Image}}' "${NODE_CONTAINER}")" = "${NODE_IMAGE}" ] &&
+    kc get --raw /readyz >/dev/null 2>&1
+}
+
+stage_cluster() {
+  if "${KIND}" get clusters 2>/dev/null | grep -qx "${AIRFLOW_K8S_CLUSTER}"; then
+    if [ "${AIRFLOW_K8S_RECREATE:-0}" != 1 ] && cluster_healthy; then
+      log "cluster ${AIRFLOW_K8S_CLUSTER} already runs with ${NODE_IMAGE}: reusing it"
+      mkdir -p "$(dirname "${AIRFLOW_K8S_KUBECONFIG}")"
+      "${KIND}" export kubeconfig --name "${AIRFLOW_K8S_CLUSTER}" --kubeconfig "${AIRFLOW_K8S_KUBECONFIG}"
+      return 0
+    fi
+    log "deleting cluster ${AIRFLOW_K8S_CLUSTER} (recreate requested, other image or unhealthy)"
+    "${KIND}" delete cluster --name "${AIRFLOW_K8S_CLUSTER}"
+  fi
+  mkdir -p "$(dirname "${AIRFLOW_K8S_KUBECONFIG}")"
+  "${KIND}" create cluster --name "${AIRFLOW_K8S_CLUSTER}" --image "${NODE_IMAGE}" \
+    --config "${CLUSTER_DIR}/kind-config.yaml" --kubeconfig "${AIRFLOW_K8S_KUBECONFIG}" --retain
+}
+
+stage_wait_ready() {
+  local cni=airflow-k8s-netd
+  [ "${OFFLINE}" = 1 ] || cni=kindnet
+  kc wait --for=condition=Ready node --all --timeout=300s
+  kc -n kube-system rollout status "daemonset/${cni}" --timeout=300s
+  kc -n kube-system rollout status daemonset/kube-proxy --timeout=300s
+  kc -n kube-system rollout status deployment/coredns --timeout=300s
+  kc -n local-path-storage rollout status deployment/local-path-provisioner --timeout=300s
+  local i
+  for i in $(seq 1 60); do
+    if kc get storageclass -o jsonpath='{range .items[*]}{.metadata.annotations.storageclass\.kubernetes\.io/is-default-class}{"\n"}{end}' | grep -qx true; then
+      break
+    fi
+    [ "${i}" -lt 60 ] || die "no default StorageClass"
+    sleep 2
+  done
+  kc get nodes -o wide
+  kc get storageclass
+}
+
+stage_load_images() {
+  local image
+  for image in "$@"; do
+    docker image inspect "${image}" >/dev/null 2>&1 || die "image ${image} not found in the local docker"
+    "${KIND}" load docker-image --name "${AIRFLOW_K8S_CLUSTER}" "${image}"
+  done
+}
+
+main() {
+  stage docker bash "${CLUSTER_DIR}/docker.sh"
+  detect_offline
+  apt_install curl jq
+  stage kind stage_kind
+  if [ "${OFFLINE}" = 1 ]; then
+    stage kubernetes-binaries bash "${CLUSTER_DIR}/build-kubernetes.sh"
+    stage node-image stage_node_image
+  else
+    NODE_IMAGE="${UPSTREAM_NODE_IMAGE}"
+  fi
+  stage create-cluster stage_cluster
+  stage wait-ready stage_wait_ready
+  local extra=() image
+  for image in "$@"; do [ -z "${image}" ] || extra+=("${image}"); done
+  if [ "${OFFLINE}" = 0 ]; then
+    # the offline node image holds the toolbox image; the upstream one does not
+    stage toolbox-image bash "${CLUSTER_DIR}/build-node-image.sh" toolbox
+    extra=("${TOOLBOX_IMAGE}" "${extra[@]}")
+  fi
+  if [ "${#extra[@]}" -gt 0 ]; then
+    stage load-images stage_load_images "${extra[@]}"
+  fi
+  stage_table
+  log "cluster ${AIRFLOW_K8S_CLUSTER} is up; KUBECONFIG=${AIRFLOW_K8S_KUBECONFIG}"
+}
+
+main "$@"

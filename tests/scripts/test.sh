@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# make test: everything CI runs. Static checks first (no cluster), then the kind cluster (built from package
+# registries when no container registry is reachable, cached by version), the cluster smoke tests and the
+# Molecule scenarios. The cluster is removed at the end unless AIRFLOW_K8S_KEEP_CLUSTER=1.
+set -euo pipefail
+. "$(cd "$(dirname "$0")/../kind" && pwd)/lib.sh"
+cd "${REPO_ROOT}"
+
+cleanup() {
+  local rc=$?
+  if [ "${AIRFLOW_K8S_KEEP_CLUSTER:-0}" != 1 ]; then
+    tests/kind/down.sh || true
+  fi
+  stage_table
+  exit "${rc}"
+}
+trap cleanup EXIT
+
+stage python-tooling make -s venv
+stage lint make -s lint
+stage sanity make -s sanity
+stage unit-tests make -s unit
+stage render-tests make -s render-tests
+stage collection-build make -s build
+stage docker-engine tests/kind/docker.sh
+stage images tests/images/build.sh all
+. tests/scripts/env.sh
+stage kind-cluster tests/kind/up.sh "${AIRFLOW_IMAGE}" "${POSTGRES_IMAGE}" "${GIT_SYNC_IMAGE:-}" "${GIT_SERVER_IMAGE:-}"
+. tests/scripts/env.sh
+stage cluster-smoke pytest -q tests/cluster
+stage browser tests/scripts/install-browser.sh
+# Scenarios are independent (own namespace each): a red one is recorded and the others still run.
+for scenario in ${AIRFLOW_K8S_SCENARIOS:-default external_db nfs portworx gitsync}; do
+  stage_keep_going "molecule-${scenario}" molecule test -s "${scenario}"
+done
+# The benchmark harness, one iteration of each measurement (not a benchmark: it only keeps the harness working).
+stage_keep_going bench-smoke tests/benchmarks/bench.sh --smoke --out .work/bench/smoke.json --png .work/bench/smoke.png
+stage_failures
