@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Build (or reuse) the container images the test cluster runs, and record their references in
 # <repo>/.work/images.env as AIRFLOW_IMAGE=..., POSTGRES_IMAGE=..., GIT_SYNC_IMAGE=... and
-# GIT_SERVER_IMAGE=... (the last two serve the git-sync Molecule scenario).
+# GIT_SERVER_IMAGE=... (the last two serve the git-sync Molecule scenario). `airflow-previous` builds
+# the previous Airflow release (AIRFLOW_PREVIOUS_VERSION) for the upgrade scenario, recorded as
+# AIRFLOW_PREVIOUS_IMAGE; `all` does not build it.
 #
-# Usage: tests/images/build.sh [airflow|postgres|git-sync|git-server|all]      (default: all)
+# Usage: tests/images/build.sh [airflow|airflow-previous|postgres|git-sync|git-server|all]  (default: all)
 #
 # Offline (no container registry reachable, the normal case here): each image is a Debian
 # bookworm rootfs made with mmdebstrap (minbase), customised in a chroot and `docker import`ed.
@@ -44,7 +46,7 @@ run_stage() {
   log "stage $name: done in $(elapsed "$t0")s"
 }
 
-usage() { sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 # ---------------------------------------------------------------- helpers
 
@@ -75,24 +77,33 @@ registry_reachable() {
   [[ -n "$code" && "$code" != 000 ]]
 }
 
-# Short hash of an image's inputs: this script, versions.env and every file of tests/images/<name>/
-# except documentation.
+# Short hash of an image's inputs: this script, versions.env and every file of tests/images/<dir>/
+# except documentation and the files given (paths relative to tests/images/, e.g. the other lock).
 inputs_hash() {
-  local name="$1"
+  local dir="$1" f
+  shift
+  local skip=(! -name '*.md')
+  for f in "$@"; do skip+=(! -path "$f"); done
   (
     cd "$IMAGES_DIR"
-    { printf '%s\n' build.sh versions.env; find "$name" -type f ! -name '*.md' | LC_ALL=C sort; } |
+    { printf '%s\n' build.sh versions.env; find "$dir" -type f "${skip[@]}" | LC_ALL=C sort; } |
       xargs sha256sum
   ) | sha256sum | cut -c1-8
 }
 
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 
-# Untag older builds of the same repository (ours only); one still used by a container stays.
+# prune_images REF NAME: untag older builds of image NAME in REF's repository (ours only); one still
+# used by a container stays. Each build carries the label airflow-k8s.image=NAME, since two images
+# (airflow, airflow-previous) share a repository. Images without that label predate it, when each
+# repository held one image: any image but airflow-previous may untag them.
 prune_images() {
-  local ref="$1" old
+  local ref="$1" name="$2" old owner
   docker image ls --format '{{.Repository}}:{{.Tag}}' "${ref%:*}" | while read -r old; do
     [[ "$old" == "$ref" ]] && continue
+    owner="$(docker image inspect -f '{{index .Config.Labels "airflow-k8s.image"}}' "$old" 2>/dev/null)" || continue
+    [[ "$owner" != "<no value>" ]] || owner=""
+    [[ "$owner" == "$name" || (-z "$owner" && "$name" != airflow-previous) ]] || continue
     if docker rmi "$old" >/dev/null 2>&1; then log "removed older image $old"; fi
   done
 }
@@ -147,10 +158,11 @@ docker_import() {
   tar --numeric-owner --xattrs -C "$dir" -c . | docker import "$@" - "$ref" >/dev/null
 }
 
-# Remove rootfs dirs of older input hashes of this image.
+# Remove rootfs dirs of older input hashes of this image (<name>-<hash8>.rootfs: airflow-* must not
+# match airflow-previous-*).
 prune_rootfs() {
   local name="$1" keep="$2" d
-  for d in "$WORK/$name"-*.rootfs; do
+  for d in "$WORK/$name"-[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f].rootfs; do
     [[ -e "$d" && "$d" != "$keep" ]] || continue
     log "removing stale $d"
     rm -rf "$d" "$d.complete"
@@ -159,51 +171,67 @@ prune_rootfs() {
 
 # ---------------------------------------------------------------- airflow
 
+# Two Airflow images from the same recipe: the release the cluster runs and the previous one (the
+# upgrade scenario). Same repository, tag <version>-<hash8>; each hash leaves out the other's lock.
 build_airflow() {
-  local hash ref dir
-  hash="$(inputs_hash airflow)"
-  ref="$IMAGE_PREFIX/airflow:$AIRFLOW_VERSION-$hash"
+  build_airflow_release airflow AIRFLOW_IMAGE "$AIRFLOW_VERSION" requirements.lock requirements-previous.lock
+}
+
+build_airflow_previous() {
+  build_airflow_release airflow-previous AIRFLOW_PREVIOUS_IMAGE "$AIRFLOW_PREVIOUS_VERSION" \
+    requirements-previous.lock requirements.lock
+}
+
+# build_airflow_release NAME KEY VERSION LOCK OTHER_LOCK (locks in tests/images/airflow/)
+build_airflow_release() {
+  local name="$1" key="$2" version="$3" lock="$4" other="$5" hash ref dir
+  # The lock must pin the version of versions.env (lock.sh derives it from there).
+  grep -q "^apache-airflow==$version " "$IMAGES_DIR/airflow/$lock" ||
+    die "$name: airflow/$lock does not pin apache-airflow==$version (versions.env); run tests/images/airflow/lock.sh"
+  hash="$(inputs_hash airflow "airflow/$other")"
+  ref="$IMAGE_PREFIX/airflow:$version-$hash"
   if image_exists "$ref"; then
-    log "airflow: $ref exists, skipping build"
-    record AIRFLOW_IMAGE "$ref"
+    log "$name: $ref exists, skipping build"
+    record "$key" "$ref"
     return
   fi
-  dir="$WORK/airflow-$hash.rootfs"
-  prune_rootfs airflow "$dir"
+  dir="$WORK/$name-$hash.rootfs"
+  prune_rootfs "$name" "$dir"
   if [[ -e "$dir.complete" ]]; then
-    log "airflow: reusing rootfs $dir"
+    log "$name: reusing rootfs $dir"
   else
     local include
     include="$(pin python3 "$PYTHON3_DEB_VERSION"),$(pin python3.11 "$PYTHON311_DEB_VERSION")"
     include+=",$(pin python3-venv "$PYTHON3_DEB_VERSION"),ca-certificates,dumb-init,git,tar"
-    export WHEELHOUSE="$WORK/wheels" # read by airflow/customize.sh
-    run_stage "airflow rootfs (mmdebstrap + pip from lock)" \
+    # read by airflow/customize.sh; one wheelhouse for both images (most wheels are the same)
+    export WHEELHOUSE="$WORK/wheels" AIRFLOW_LOCK_FILE="$IMAGES_DIR/airflow/$lock"
+    run_stage "$name rootfs (mmdebstrap + pip from $lock)" \
       debian_rootfs "$dir" "$include" "$IMAGES_DIR/airflow/customize.sh"
   fi
-  run_stage "airflow docker import" docker_import "$dir" "$ref" \
+  run_stage "$name docker import" docker_import "$dir" "$ref" \
     --change 'ENV PATH=/home/airflow/.local/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'ENV AIRFLOW_HOME=/opt/airflow' \
     --change 'ENV AIRFLOW_USER_HOME_DIR=/home/airflow' \
     --change 'ENV HOME=/home/airflow' \
     --change 'ENV LANG=C.UTF-8' \
     --change 'ENV PYTHONUNBUFFERED=1' \
-    --change "ENV AIRFLOW_VERSION=$AIRFLOW_VERSION" \
+    --change "ENV AIRFLOW_VERSION=$version" \
     --change 'USER 50000' \
     --change 'WORKDIR /opt/airflow' \
     --change 'EXPOSE 8080' \
     --change 'ENTRYPOINT ["/usr/bin/dumb-init", "--", "/entrypoint"]' \
     --change 'CMD ["version"]' \
-    --change "LABEL org.opencontainers.image.title=airflow-k8s-airflow org.opencontainers.image.version=$AIRFLOW_VERSION airflow-k8s.inputs-hash=$hash"
-  run_stage "airflow smoke test" smoke_airflow "$ref"
-  record AIRFLOW_IMAGE "$ref"
-  prune_images "$ref"
-  log "airflow: built $ref"
+    --change "LABEL org.opencontainers.image.title=airflow-k8s-airflow org.opencontainers.image.version=$version airflow-k8s.inputs-hash=$hash airflow-k8s.image=$name"
+  run_stage "$name smoke test" smoke_airflow "$ref" "$version"
+  record "$key" "$ref"
+  prune_images "$ref" "$name"
+  log "$name: built $ref"
 }
 
 smoke_airflow() {
   local got
   got="$(docker run --rm "$1" airflow version 2>/dev/null | tail -n1)"
-  [[ "$got" == "$AIRFLOW_VERSION" ]] || die "airflow version in $1 printed '$got', expected $AIRFLOW_VERSION"
+  [[ "$got" == "$2" ]] || die "airflow version in $1 printed '$got', expected $2"
 }
 
 # ---------------------------------------------------------------- postgres
@@ -241,10 +269,10 @@ build_postgres() {
     --change 'EXPOSE 5432' \
     --change 'ENTRYPOINT ["/entrypoint"]' \
     --change 'CMD ["postgres"]' \
-    --change "LABEL org.opencontainers.image.title=airflow-k8s-postgres org.opencontainers.image.version=$version airflow-k8s.inputs-hash=$hash"
+    --change "LABEL org.opencontainers.image.title=airflow-k8s-postgres org.opencontainers.image.version=$version airflow-k8s.inputs-hash=$hash airflow-k8s.image=postgres"
   run_stage "postgres smoke test" smoke_postgres "$ref"
   record POSTGRES_IMAGE "$ref"
-  prune_images "$ref"
+  prune_images "$ref" postgres
   log "postgres: built $ref"
 }
 
@@ -301,10 +329,10 @@ build_git_sync() {
     --change 'USER 65533:65533' \
     --change 'WORKDIR /tmp' \
     --change 'ENTRYPOINT ["/usr/local/bin/git-sync"]' \
-    --change "LABEL org.opencontainers.image.title=airflow-k8s-git-sync-compat org.opencontainers.image.version=$GIT_SYNC_COMPAT_VERSION airflow-k8s.inputs-hash=$hash"
+    --change "LABEL org.opencontainers.image.title=airflow-k8s-git-sync-compat org.opencontainers.image.version=$GIT_SYNC_COMPAT_VERSION airflow-k8s.inputs-hash=$hash airflow-k8s.image=git-sync"
   run_stage "git-sync smoke test" smoke_git_sync "$ref"
   record GIT_SYNC_IMAGE "$ref"
-  prune_images "$ref"
+  prune_images "$ref" git-sync
   log "git-sync: built $ref"
 }
 
@@ -350,10 +378,10 @@ build_git_server() {
     --change 'WORKDIR /srv/git' \
     --change 'EXPOSE 9418' \
     --change 'ENTRYPOINT ["/usr/local/bin/git-server"]' \
-    --change "LABEL org.opencontainers.image.title=airflow-k8s-git-server airflow-k8s.inputs-hash=$hash"
+    --change "LABEL org.opencontainers.image.title=airflow-k8s-git-server airflow-k8s.inputs-hash=$hash airflow-k8s.image=git-server"
   run_stage "git-server smoke test" smoke_git_server "$ref"
   record GIT_SERVER_IMAGE "$ref"
-  prune_images "$ref"
+  prune_images "$ref" git-server
   log "git-server: built $ref"
 }
 
@@ -379,6 +407,7 @@ pull_upstream() {
   local name="$1" ref key
   case "$name" in
     airflow) ref="$UPSTREAM_AIRFLOW_IMAGE" key=AIRFLOW_IMAGE ;;
+    airflow-previous) ref="$UPSTREAM_AIRFLOW_PREVIOUS_IMAGE" key=AIRFLOW_PREVIOUS_IMAGE ;;
     postgres) ref="$UPSTREAM_POSTGRES_IMAGE" key=POSTGRES_IMAGE ;;
     git-sync) ref="$UPSTREAM_GIT_SYNC_IMAGE" key=GIT_SYNC_IMAGE ;;
     git-server) build_git_server; return ;; # no upstream image: built from Debian either way
@@ -396,7 +425,7 @@ pull_upstream() {
 main() {
   local target="${1:-all}" t0 names
   case "$target" in
-    airflow | postgres | git-sync | git-server) names=("$target") ;;
+    airflow | airflow-previous | postgres | git-sync | git-server) names=("$target") ;;
     all) names=(airflow postgres git-sync git-server) ;;
     -h | --help) usage; return 0 ;;
     *) usage >&2; die "unknown target '$target'" ;;

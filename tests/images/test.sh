@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Verify the images recorded in <repo>/.work/images.env (written by tests/images/build.sh).
 #
-# Usage: tests/images/test.sh [airflow|postgres|all]     (default: all)
+# Usage: tests/images/test.sh [airflow|postgres|all|airflow-previous|upgrade]     (default: all)
+#   airflow-previous  the airflow checks on AIRFLOW_PREVIOUS_IMAGE (tests/images/build.sh airflow-previous)
+#   upgrade           one Postgres database migrated by AIRFLOW_PREVIOUS_IMAGE, then by AIRFLOW_IMAGE
 #
-# Needs the Docker engine and openssl on the host. Creates throw-away containers, volumes and a
-# network named airflow-k8s-imgtest-<pid>-*, removed on exit. Prints PASS/FAIL per check and
+# Needs the Docker engine and openssl on the host. Creates throw-away containers, volumes and
+# networks named airflow-k8s-imgtest-<pid>-*, removed on exit. Prints PASS/FAIL per check and
 # ends with "N passed, N failed"; exits non-zero when a check failed. VERBOSE=1 also shows the
 # output of passing checks.
 # shellcheck disable=SC2016 # single-quoted commands are expanded inside the containers
@@ -22,13 +24,13 @@ target="${1:-all}"
 prefix="airflow-k8s-imgtest-$$"
 tmp="$(mktemp -d)"
 passed=0 failed=0
-containers=() volumes=()
+containers=() volumes=() networks=()
 
 cleanup() {
-  local c v
+  local c v n
   for c in "${containers[@]}"; do docker rm -f "$c" >/dev/null 2>&1 || true; done
   for v in "${volumes[@]}"; do docker volume rm -f "$v" >/dev/null 2>&1 || true; done
-  docker network rm "$prefix-net" >/dev/null 2>&1 || true
+  for n in "${networks[@]}"; do docker network rm "$n" >/dev/null 2>&1 || true; done
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -224,6 +226,7 @@ test_postgres() {
 
 test_together() {
   echo "== airflow against postgres"
+  networks+=("$prefix-net")
   docker network create "$prefix-net" >/dev/null
   volumes+=("$prefix-afdata")
   pg_start afdb --network "$prefix-net" --network-alias pg -v "$prefix-afdata:/var/lib/postgresql" \
@@ -246,11 +249,70 @@ test_together() {
       echo \"\$out\" | tail -n 3; [ \$rc = 0 ] && echo \"\$out\" | grep -q 'database reachable (airflow db check, try 1/3)'"
 }
 
+# ------------------------------------------------------------------ upgrade (previous -> current release)
+
+# af_on NET IMAGE ARGS...: an airflow container on network NET, database pg:5432/airflow.
+af_on() {
+  local net="$1" image="$2"
+  shift 2
+  docker run --rm "${RESTRICTED[@]}" --network "$net" -e CONNECTION_CHECK_MAX_COUNT=5 \
+    -e AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=postgresql+psycopg2://airflow:pw@pg:5432/airflow "$image" "$@"
+}
+
+alembic_revision() {
+  pg_sql updb "host=127.0.0.1 user=airflow dbname=airflow password=pw" "SELECT version_num FROM alembic_version"
+}
+
+# expect_fail PATTERN COMMAND...: COMMAND fails and its output matches PATTERN (grep -E).
+expect_fail() {
+  local pattern="$1" out rc=0
+  shift
+  out="$("$@" 2>&1)" || rc=$?
+  echo "$out" | tail -n 3
+  [[ "$rc" != 0 ]] && grep -qE "$pattern" <<<"$out"
+}
+
+test_upgrade() {
+  local net="$prefix-upnet" old new
+  echo "== upgrade: $AIRFLOW_PREVIOUS_IMAGE -> $AIRFLOW_IMAGE on one database"
+  networks+=("$net")
+  volumes+=("$prefix-updata")
+  docker network create "$net" >/dev/null
+  pg_start updb --network "$net" --network-alias pg -v "$prefix-updata:/var/lib/postgresql" \
+    -e POSTGRES_USER=airflow -e POSTGRES_PASSWORD=pw -e POSTGRES_DB=airflow
+  check "postgres for the upgrade ready" pg_wait_ready updb
+  check "$AIRFLOW_PREVIOUS_VERSION: db migrate + check-migrations" af_on "$net" "$AIRFLOW_PREVIOUS_IMAGE" bash -c \
+    'airflow db migrate >/tmp/m.log 2>&1 || { tail -30 /tmp/m.log; exit 1; }; airflow db check-migrations --migration-wait-timeout=5'
+  old="$(alembic_revision 2>&1)" || true
+  check "$AIRFLOW_PREVIOUS_VERSION: alembic revision recorded ($old)" grep -qE '^[0-9a-f]{12}$' <<<"$old"
+  check "$AIRFLOW_VERSION: check-migrations fails on the $AIRFLOW_PREVIOUS_VERSION schema" \
+    expect_fail "unapplied migrations.*'$old'" af_on "$net" "$AIRFLOW_IMAGE" db check-migrations --migration-wait-timeout=3
+  check "$AIRFLOW_VERSION: db migrate (the upgrade) + check-migrations" af_on "$net" "$AIRFLOW_IMAGE" bash -c \
+    'airflow db migrate >/tmp/m.log 2>&1 || { tail -30 /tmp/m.log; exit 1; }; airflow db check-migrations --migration-wait-timeout=5'
+  new="$(alembic_revision 2>&1)" || true
+  check "$AIRFLOW_VERSION: alembic revision moved ($old -> $new)" \
+    sh -c "echo '$new' | grep -qE '^[0-9a-f]{12}\$' && [ '$new' != '$old' ]"
+  check "$AIRFLOW_PREVIOUS_VERSION: db migrate refused on the $AIRFLOW_VERSION schema" \
+    expect_fail "Can't locate revision identified by '$new'" af_on "$net" "$AIRFLOW_PREVIOUS_IMAGE" db migrate
+  check "revision unchanged after the refused downgrade" expect_eq "$new" alembic_revision
+}
+
+need_previous() {
+  [[ -n "${AIRFLOW_PREVIOUS_IMAGE:-}" ]] ||
+    { echo "no AIRFLOW_PREVIOUS_IMAGE in $ENV_FILE: run tests/images/build.sh airflow-previous first" >&2; exit 2; }
+}
+
 case "$target" in
   airflow) test_airflow ;;
   postgres) test_postgres ;;
   all) test_airflow; test_postgres; test_together ;;
-  *) echo "usage: $0 [airflow|postgres|all]" >&2; exit 2 ;;
+  airflow-previous)
+    need_previous
+    AIRFLOW_IMAGE="$AIRFLOW_PREVIOUS_IMAGE" AIRFLOW_VERSION="$AIRFLOW_PREVIOUS_VERSION"
+    test_airflow
+    ;;
+  upgrade) need_previous; test_upgrade ;;
+  *) echo "usage: $0 [airflow|postgres|all|airflow-previous|upgrade]" >&2; exit 2 ;;
 esac
 
 echo "images: $passed passed, $failed failed"

@@ -2,11 +2,12 @@
 # mmdebstrap customize hook of the Airflow image: runs on the build host with the rootfs as $1,
 # after the Debian packages are installed (/proc, /sys, /dev and resolv.conf are set up inside).
 # Inputs from tests/images/build.sh: IMAGES_DIR (tests/images/ of the repo), WHEELHOUSE (host directory),
+# AIRFLOW_LOCK_FILE (the hashed lock to install: airflow/requirements.lock or requirements-previous.lock),
 # BUILD_CA_BUNDLE (optional, default /etc/ssl/certs/ca-certificates.crt of the build host).
 set -euo pipefail
 
 root="$1"
-: "${IMAGES_DIR:?}" "${WHEELHOUSE:?}"
+: "${IMAGES_DIR:?}" "${WHEELHOUSE:?}" "${AIRFLOW_LOCK_FILE:?}"
 venv=/home/airflow/.local
 
 # User airflow: uid 50000, primary group root (gid 0), like the official image, so that an
@@ -21,7 +22,7 @@ chroot "$root" /usr/sbin/useradd --uid 50000 --gid 0 --home-dir /home/airflow --
 # (no PIP_* settings of the build host leak in) but trusts the build host's CA bundle (which may
 # hold a TLS-intercepting proxy's CA); that bundle is used only during the build.
 chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 python3 -m venv "$venv"
-install -m 0644 "$IMAGES_DIR/airflow/requirements.lock" "$root/tmp/requirements.lock"
+install -m 0644 "$AIRFLOW_LOCK_FILE" "$root/tmp/requirements.lock"
 host_ca="${BUILD_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
 [[ -r "$host_ca" ]] || host_ca="$root/etc/ssl/certs/ca-certificates.crt"
 install -m 0644 "$host_ca" "$root/tmp/build-ca.crt"
@@ -36,7 +37,7 @@ pip_in_root() {
 }
 install_offline() { pip_in_root install --quiet --no-index --find-links /tmp/wheels; }
 if ! install_offline 2>/dev/null; then
-  echo "airflow: downloading the wheels of requirements.lock into $WHEELHOUSE" >&2
+  echo "airflow: downloading the wheels of ${AIRFLOW_LOCK_FILE##*/} into $WHEELHOUSE" >&2
   pip_in_root download --quiet --dest /tmp/wheels
   install_offline
 fi
