@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lib import nolog
-from lib.specs import role_defaults, role_dirs, role_options
+from lib.specs import effective_default, role_defaults, role_dirs, role_options
 
 ROLES = role_dirs()
 
@@ -31,7 +31,7 @@ def test_secret_tasks_have_no_log(role: Path) -> None:
 @pytest.mark.parametrize("role", ROLES, ids=[r.name for r in ROLES])
 def test_no_log_defaults_to_true(role: Path) -> None:
     defaults = role_defaults(role)
-    switches = {k: v for k, v in defaults.items() if k.endswith("_no_log")}
+    switches = {k: effective_default(defaults, k) for k in defaults if k.endswith("_no_log")}
     assert f"{role.name}_no_log" in switches, f"{role.name}: defaults/main.yml has no {role.name}_no_log"
     wrong = {k: v for k, v in switches.items() if v is not True}
     assert not wrong, f"{role.name}: no_log switches must default to true: {wrong}"

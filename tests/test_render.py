@@ -22,12 +22,14 @@ from lib.ansible_run import (
     RENDER_PLAYBOOK,
     REPO,
     RunResult,
+    inventory_dir,
     inventory_list,
     manifest_files,
     run_playbook,
     uses_vault,
     vault_password_file,
 )
+from lib.specs import load_yaml
 from lib.manifests import (
     Document,
     component,
@@ -397,3 +399,18 @@ def test_repo_layout_for_render() -> None:
     """The render playbook and the three inventories exist (explains every other failure at once)."""
     missing = [p for p in [RENDER_PLAYBOOK, *(f"inventories/{i}" for i in INVENTORIES)] if not (REPO / p).exists()]
     assert not missing, f"missing: {missing}"
+
+
+# ------------------------------------------------------------------------------------------ (f) one source
+
+
+@pytest.mark.parametrize("inventory", ["production"])
+def test_every_pod_carries_the_shared_pull_secret(render: Render) -> None:
+    """airflow_image_pull_secrets reaches every pod of every role: components, workers, DB Jobs, Postgres."""
+    shared = load_yaml(inventory_dir("production") / "group_vars" / "airflow" / "main.yml")["airflow_image_pull_secrets"]
+    assert shared, "production sets no airflow_image_pull_secrets"
+    pods = [pod for obj in render.objects for pod in pss.pods_in(obj)]
+    assert any("db-migrate" in p.name for p in pods), f"no migration Job among {[p.name for p in pods]}"
+    assert any("pod_template_file.yaml" in p.name for p in pods), "the worker pod template was not checked"
+    missing = [p.name for p in pods if p.spec.get("imagePullSecrets") != shared]
+    assert not missing, f"pods without imagePullSecrets {shared}: {missing}"

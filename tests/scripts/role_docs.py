@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BEGIN, END = "<!-- BEGIN VARIABLES -->", "<!-- END VARIABLES -->"
 
 
@@ -24,6 +24,8 @@ def _cell(text: object) -> str:
 
 def _default(option: dict) -> str:
     if "default" not in option:
+        if option.get("options"):
+            return "*per key, see defaults/main.yml*"
         return "*required*" if option.get("required") else ""
     value = option["default"]
     if isinstance(value, (dict, list)) and len(json.dumps(value)) > 60:
