@@ -148,10 +148,10 @@ def test_render_runs_and_writes_phase_files(render: Render) -> None:
 
 
 def test_production_inventory_opens_its_vault() -> None:
-    """If production keeps secrets in ansible-vault, it ships the example password file the tests use."""
+    """If production keeps secrets in ansible-vault, the example password file the tests use ships beside it."""
     if uses_vault("production"):
         assert vault_password_file("production"), (
-            "inventories/production uses ansible-vault but ships no vault-password.example for the tests"
+            "inventories/production uses ansible-vault but inventories/vault-password.example is missing"
         )
 
 
