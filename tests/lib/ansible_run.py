@@ -96,9 +96,12 @@ def run_playbook(
     render_dir: Path | None = None,
     extra_vars: dict[str, Any] | None = None,
     extra_args: list[str] | None = None,
+    env: dict[str, str | None] | None = None,
     timeout: float = 600,
 ) -> RunResult:
-    """ansible-playbook -i inventories/<inventory> <playbook> [-e airflow_render_dir=DIR] [-e @vars.json]."""
+    """ansible-playbook -i inventories/<inventory> <playbook> [-e airflow_render_dir=DIR] [-e @vars.json].
+
+    env: variables to set (None: to remove) over the usual environment."""
     args = [ansible_bin("ansible-playbook"), "-i", f"inventories/{inventory}", playbook]
     password = vault_password_file(inventory)
     if password:
@@ -113,10 +116,16 @@ def run_playbook(
         vars_file = Path(handle.name)
         args += ["-e", f"@{vars_file}"]
     args += extra_args or []
+    run_env = ansible_env()
+    for key, value in (env or {}).items():
+        if value is None:
+            run_env.pop(key, None)
+        else:
+            run_env[key] = value
     started = time.monotonic()
     try:
         proc = subprocess.run(
-            args, cwd=REPO, env=ansible_env(), capture_output=True, text=True, timeout=timeout, check=False
+            args, cwd=REPO, env=run_env, capture_output=True, text=True, timeout=timeout, check=False
         )
         return RunResult(args, proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started)
     except subprocess.TimeoutExpired as exc:
