@@ -59,4 +59,4 @@ images: ## build (cached) the images: Airflow, Postgres, and git-sync + git serv
 	tests/images/build.sh all
 
 clean: ## remove local state (the cluster stays: make down)
-	rm -rf .work/render .work/dist .work/sanity
+	rm -rf render .work/render .work/dist .work/sanity
