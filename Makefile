@@ -38,8 +38,9 @@ sanity: venv ## ansible-test sanity on a copy laid out as ansible_collections/ai
 unit: venv ## pytest of the plugins and of the test helpers
 	$(BIN)/pytest -q tests/unit
 
-render-tests: venv ## render.yml for every inventory: schemas, Pod Security, secrets, bad input
-	$(BIN)/pytest -q tests/test_render.py tests/test_bad_input.py tests/test_argument_specs.py tests/test_no_log.py tests/test_unreachable_cluster.py
+render-tests: venv ## render.yml for every inventory (checkout and installed tarball): schemas, Pod Security, secrets, bad input
+	$(BIN)/pytest -q tests/test_render.py tests/test_bad_input.py tests/test_argument_specs.py tests/test_no_log.py tests/test_unreachable_cluster.py \
+		tests/test_render_dir.py tests/test_site_summary.py tests/test_installed_collection.py
 
 build: venv ## ansible-galaxy collection build
 	mkdir -p .work/dist
@@ -58,4 +59,4 @@ images: ## build (cached) the images: Airflow, Postgres, and git-sync + git serv
 	tests/images/build.sh all
 
 clean: ## remove local state (the cluster stays: make down)
-	rm -rf .work/render .work/dist .work/sanity
+	rm -rf render .work/render .work/dist .work/sanity

@@ -149,11 +149,16 @@ def test_render_runs_and_writes_phase_files(render: Render) -> None:
     assert any(re.match(r"3\d-core-", n) for n in names), f"no 3x-core-* phase: {names}"
 
 
+def test_render_prints_no_deploy_summary(render: Render) -> None:
+    """site.yml's closing summary (playbooks/core.yml) is for a deployment, not for a render."""
+    assert "UI and REST API:" not in render.result.output, render.result.tail()
+
+
 def test_production_inventory_opens_its_vault() -> None:
-    """If production keeps secrets in ansible-vault, it ships the example password file the tests use."""
+    """If production keeps secrets in ansible-vault, the example password file the tests use ships beside it."""
     if uses_vault("production"):
         assert vault_password_file("production"), (
-            "inventories/production uses ansible-vault but ships no vault-password.example for the tests"
+            "inventories/production uses ansible-vault but inventories/vault-password.example is missing"
         )
 
 

@@ -16,8 +16,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 RENDER_PLAYBOOK = "playbooks/render.yml"
 INVENTORIES = ("local", "staging", "production")
-# Files an inventory folder may ship so that tests (and newcomers) can open its ansible-vault secrets.
-VAULT_PASSWORD_FILES = ("vault-password.example", ".vault-pass.example", ".vault-password.example")
+# The example vault password the sample inventories' ansible-vault files are encrypted with. It lives beside the
+# inventory folders, not in one: an inventory folder holds inventory files only, so that it works without our
+# ansible.cfg (a password file inside it would be parsed as an inventory source).
+VAULT_PASSWORD_FILE = REPO / "inventories" / "vault-password.example"
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
 
@@ -49,12 +51,9 @@ def inventory_dir(name: str) -> Path:
 
 
 def vault_password_file(inventory: str) -> Path | None:
-    """The example vault password file the inventory ships, if any."""
-    folder = inventory_dir(inventory)
-    for candidate in VAULT_PASSWORD_FILES:
-        path = folder / candidate
-        if path.is_file():
-            return path
+    """The example vault password file for an inventory that uses ansible-vault (None otherwise or if missing)."""
+    if uses_vault(inventory) and VAULT_PASSWORD_FILE.is_file():
+        return VAULT_PASSWORD_FILE
     return None
 
 
@@ -97,9 +96,12 @@ def run_playbook(
     render_dir: Path | None = None,
     extra_vars: dict[str, Any] | None = None,
     extra_args: list[str] | None = None,
+    env: dict[str, str | None] | None = None,
     timeout: float = 600,
 ) -> RunResult:
-    """ansible-playbook -i inventories/<inventory> <playbook> [-e airflow_render_dir=DIR] [-e @vars.json]."""
+    """ansible-playbook -i inventories/<inventory> <playbook> [-e airflow_render_dir=DIR] [-e @vars.json].
+
+    env: variables to set (None: to remove) over the usual environment."""
     args = [ansible_bin("ansible-playbook"), "-i", f"inventories/{inventory}", playbook]
     password = vault_password_file(inventory)
     if password:
@@ -114,10 +116,16 @@ def run_playbook(
         vars_file = Path(handle.name)
         args += ["-e", f"@{vars_file}"]
     args += extra_args or []
+    run_env = ansible_env()
+    for key, value in (env or {}).items():
+        if value is None:
+            run_env.pop(key, None)
+        else:
+            run_env[key] = value
     started = time.monotonic()
     try:
         proc = subprocess.run(
-            args, cwd=REPO, env=ansible_env(), capture_output=True, text=True, timeout=timeout, check=False
+            args, cwd=REPO, env=run_env, capture_output=True, text=True, timeout=timeout, check=False
         )
         return RunResult(args, proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started)
     except subprocess.TimeoutExpired as exc:
