@@ -180,7 +180,7 @@ def test_galaxy_importer_is_clean(tarball, tmp_path):
                       "offline_ansible_lint = True\ncheck_changelog = True\nrequire_v1_or_greater = True\n"
                       "check_required_tags = True\n")
     result = _run(sys.executable, "-m", "galaxy_importer.main", tarball,
-                  env={"GALAXY_IMPORTER_CONFIG": str(config), "HOME": str(tmp_path)})
+                  cwd=tmp_path, env={"GALAXY_IMPORTER_CONFIG": str(config)})
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "Importer processing completed successfully" in output, output
