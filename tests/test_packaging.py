@@ -39,6 +39,8 @@ SHIPPED = ("LICENSE", "README.md", "requirements.txt", "requirements.yml", "meta
 
 def _run(*cmd: str | Path, cwd: Path | None = None, env: dict | None = None, timeout: int = 300):
     full_env = {k: v for k, v in os.environ.items() if k != "ANSIBLE_CONFIG"}
+    # galaxy-importer and antsibull-docs find ansible-doc and ansible-lint on PATH: this venv's.
+    full_env["PATH"] = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
     full_env.update(env or {})
     return subprocess.run([str(c) for c in cmd], cwd=cwd or NEUTRAL_CWD, env=full_env, capture_output=True, text=True,
                           timeout=timeout, check=False)
