@@ -7,15 +7,23 @@ BIN := $(VENV)/bin
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help venv up down test bench static lint sanity unit render-tests build molecule cluster images clean
+.PHONY: help venv constraints up down test bench static lint sanity unit render-tests build package-check molecule cluster images clean
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-venv: $(VENV)/.installed ## pinned Python tooling in .venv
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+venv: $(VENV)/.installed ## pinned Python tooling in .venv (exact versions: tests/constraints.txt)
+$(VENV)/.installed: requirements.txt requirements-dev.txt tests/constraints.txt
 	python3 -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt -c tests/constraints.txt
 	touch $@
+
+constraints: ## after a change to requirements*.txt: resolve them afresh into tests/constraints.txt
+	rm -rf .work/constraints-venv
+	python3 -m venv .work/constraints-venv
+	.work/constraints-venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	{ sed -n '/^#/p;/^#/!q' tests/constraints.txt; .work/constraints-venv/bin/pip freeze --exclude-editable; } > tests/constraints.txt.new
+	mv tests/constraints.txt.new tests/constraints.txt
+	rm -rf .work/constraints-venv
 
 up: venv ## bring up a kind cluster running Airflow (inventories/local)
 	tests/scripts/up.sh
@@ -26,7 +34,7 @@ down: ## delete the kind cluster
 test: venv ## the whole suite, as CI runs it (static checks, then Molecule on kind)
 	tests/scripts/test.sh
 
-static: lint sanity unit render-tests build ## every check that needs no cluster
+static: lint sanity unit render-tests build package-check ## every check that needs no cluster
 
 lint: venv ## yamllint and ansible-lint (production profile)
 	$(BIN)/yamllint .
@@ -45,6 +53,9 @@ render-tests: venv ## render.yml for every inventory (checkout and installed tar
 build: venv ## ansible-galaxy collection build
 	mkdir -p .work/dist
 	$(BIN)/ansible-galaxy collection build --force --output-path .work/dist .
+
+package-check: venv ## the tarball as Galaxy, AWX and ansible-builder see it: galaxy-importer, antsibull-docs, EE
+	$(BIN)/pytest -q tests/test_packaging.py
 
 molecule: venv ## Molecule scenarios against the kind cluster (KUBECONFIG or .work/kubeconfig)
 	cd $(CURDIR) && $(BIN)/molecule test --all  # scenarios: extensions/molecule/

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: dir_checksum
 author: airflow_k8s maintainers (@airflow-k8s)
-version_added: 0.3.0
+version_added: 1.0.0
 short_description: SHA-256 of the regular files of a controller folder, skipping __pycache__
 description:
   - Returns, per term (a folder on the controller), the value of

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: random_secret
 author: airflow_k8s maintainers (@airflow-k8s)
-version_added: 0.1.0
+version_added: 1.0.0
 short_description: Generate a Fernet key or a random token
 description:
   - Returns one freshly generated value per term. Terms name the kind of value.

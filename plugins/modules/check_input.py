@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: check_input
 short_description: Check a role's input with many rules in one task and report every failing rule
-version_added: 0.1.0
+version_added: 1.0.0
 author: airflow_k8s maintainers (@airflow-k8s)
 description:
   - Evaluates each check's conditions (like M(ansible.builtin.assert)'s O(ansible.builtin.assert#module:that)) and

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: kube_apply
 short_description: Apply one or several phases of Kubernetes objects in one task, or write them to a render folder
-version_added: 0.2.0
+version_added: 1.0.0
 author: airflow_k8s maintainers (@airflow-k8s)
 description:
   - Applies I(objects) with one C(kubernetes.core.k8s) call (server-side apply, field manager I(field_manager),

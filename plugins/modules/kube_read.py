@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: kube_read
 short_description: Read several kinds of Kubernetes objects in one task
-version_added: 0.3.0
+version_added: 1.0.0
 author: airflow_k8s maintainers (@airflow-k8s)
 description:
   - Runs one C(kubernetes.core.k8s_info) lookup per entry of I(queries), all in one module run (one Python

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: write_manifests
 short_description: Write Kubernetes objects to a YAML file, Secret values blanked
-version_added: 0.1.0
+version_added: 1.0.0
 author: airflow_k8s maintainers (@airflow-k8s)
 description:
   - Writes I(objects) as one multi-document YAML file at I(dest) on the controller, with every Secret's values

@@ -22,6 +22,7 @@ stage sanity make -s sanity
 stage unit-tests make -s unit
 stage render-tests make -s render-tests
 stage collection-build make -s build
+stage package-check make -s package-check
 stage docker-engine tests/kind/docker.sh
 stage images tests/images/build.sh all
 . tests/scripts/env.sh
