@@ -62,11 +62,12 @@ cluster_healthy() {
     kc get --raw /readyz >/dev/null 2>&1
 }
 
-# port_mapping CONTAINER: "<listen address>:<host port>-><node port>" for each TCP port the node
-# container publishes, one a line, sorted (empty when none).
+# port_mapping CONTAINER: "<listen address>:<host port>-><node port>" for each host address and port the
+# node container publishes its port NODE_PORT (TCP) on, one a line, sorted (empty when none). kind publishes
+# the API server's 6443 too, on a random port: that one is not ours to check.
 port_mapping() {
   docker inspect -f '{{json .HostConfig.PortBindings}}' "$1" 2>/dev/null |
-    jq -r 'to_entries[]? | select(.key | endswith("/tcp")) | .key as $k | .value[]?
+    jq -r --arg key "$(local_node_port)/tcp" 'to_entries[]? | select(.key == $key) | .key as $k | .value[]?
            | "\(.HostIp):\(.HostPort)->\($k | rtrimstr("/tcp"))"' | sort
 }
 
@@ -91,7 +92,7 @@ host_port_free() {
   fi
   # any other program listening there
   if (exec 3<>"/dev/tcp/127.0.0.1/${AIRFLOW_K8S_HOST_PORT}") 2>/dev/null; then
-    die "something already listens on port ${AIRFLOW_K8S_HOST_PORT} of this machine ($(ss -ltnpH "sport = :${AIRFLOW_K8S_HOST_PORT}" 2>/dev/null | awk '{print $4, $6}' | head -1)): stop it or set AIRFLOW_K8S_HOST_PORT to a free port"
+    die "something already listens on port ${AIRFLOW_K8S_HOST_PORT} of this machine ($(ss -ltnpH "sport = :${AIRFLOW_K8S_HOST_PORT}" 2>/dev/null | awk '{print $4 ($6 ? " " $6 : "")}' | head -1)): stop it or set AIRFLOW_K8S_HOST_PORT to a free port"
   fi
 }
 
