@@ -1,13 +1,13 @@
 # The two commands a newcomer needs:
-#   make up     a kind cluster running Airflow from inventories/local (UI address and password printed)
-#   make test   everything CI runs: lint, sanity, unit and render tests, then Molecule on a real kind cluster
+#   make up     a kind cluster running Airflow from inventories/local (UI at http://localhost:8080, password printed)
+#   make test   everything CI runs: lint, sanity, unit and render tests, then Molecule on its own kind cluster
 SHELL := /bin/bash
 VENV ?= .venv
 BIN := $(VENV)/bin
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help venv constraints up down test bench static lint sanity unit render-tests build package-check molecule cluster images clean
+.PHONY: help venv constraints up down test test-down bench static lint sanity unit render-tests build package-check molecule cluster images clean
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
@@ -28,11 +28,14 @@ constraints: ## after a change to requirements*.txt: resolve them afresh into te
 up: venv ## bring up a kind cluster running Airflow (inventories/local)
 	tests/scripts/up.sh
 
-down: ## delete the kind cluster
+down: ## delete make up's kind cluster (airflow-k8s)
 	tests/kind/down.sh
 
-test: venv ## the whole suite, as CI runs it (static checks, then Molecule on kind)
+test: venv ## the whole suite, as CI runs it, on its own kind cluster (make up's is left alone)
 	tests/scripts/test.sh
+
+test-down: ## delete make test's kind cluster (kept only with AIRFLOW_K8S_KEEP_CLUSTER=1)
+	tests/kind/down.sh test
 
 static: lint sanity unit render-tests build package-check ## every check that needs no cluster
 

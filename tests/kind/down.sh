@@ -1,9 +1,17 @@
 #!/bin/bash
-# Deletes the kind cluster "airflow-k8s" (idempotent: no cluster, nothing to do).
+# Deletes the kind cluster ${AIRFLOW_K8S_CLUSTER:-airflow-k8s} (idempotent: no cluster, nothing to do), and
+# only that one: make test's cluster (tests/scripts/test.sh) and make up's have different names.
+#   tests/kind/down.sh         make up's cluster (or ${AIRFLOW_K8S_CLUSTER})
+#   tests/kind/down.sh test    make test's cluster (airflow-k8s-test, see use_test_cluster in lib.sh)
 # Cached binaries and images stay; see tests/kind/README.md to drop them.
 set -euo pipefail
 # shellcheck source=tests/kind/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+case "${1:-}" in
+  "") ;;
+  test) use_test_cluster ;;
+  *) die "usage: tests/kind/down.sh [test]" ;;
+esac
 
 if ! docker info >/dev/null 2>&1; then
   log "docker is not running: no cluster to delete"
@@ -27,4 +35,4 @@ else
     log "no cluster ${AIRFLOW_K8S_CLUSTER}"
   fi
 fi
-rm -f "${AIRFLOW_K8S_KUBECONFIG}"
+rm -f "${AIRFLOW_K8S_KUBECONFIG}" "${REPO_ROOT}/.work/kind-config-${AIRFLOW_K8S_CLUSTER}.yaml"

@@ -11,7 +11,12 @@ export CLUSTER_DIR REPO_ROOT
 AIRFLOW_K8S_CACHE="${AIRFLOW_K8S_CACHE:-/var/cache/airflow-k8s}"
 AIRFLOW_K8S_KUBECONFIG="${AIRFLOW_K8S_KUBECONFIG:-${REPO_ROOT}/.work/kubeconfig}"
 AIRFLOW_K8S_CLUSTER="${AIRFLOW_K8S_CLUSTER:-airflow-k8s}"
-export AIRFLOW_K8S_CACHE AIRFLOW_K8S_KUBECONFIG AIRFLOW_K8S_CLUSTER
+# The node's port AIRFLOW_K8S_NODE_PORT (the api-server's NodePort in inventories/local, read from there) is
+# published on the host at AIRFLOW_K8S_LISTEN_ADDRESS:AIRFLOW_K8S_HOST_PORT: `make up` prints
+# http://localhost:<host port>. make test's own cluster uses another host port (tests/scripts/test.sh).
+AIRFLOW_K8S_HOST_PORT="${AIRFLOW_K8S_HOST_PORT:-8080}"
+AIRFLOW_K8S_LISTEN_ADDRESS="${AIRFLOW_K8S_LISTEN_ADDRESS:-127.0.0.1}"
+export AIRFLOW_K8S_CACHE AIRFLOW_K8S_KUBECONFIG AIRFLOW_K8S_CLUSTER AIRFLOW_K8S_HOST_PORT AIRFLOW_K8S_LISTEN_ADDRESS
 
 # Where our own Go-built tools land (kind, crictl, ...), keyed by version below.
 export BIN_CACHE="${AIRFLOW_K8S_CACHE}/bin"
@@ -23,6 +28,29 @@ export GOTOOLCHAIN=local
 
 log() { printf '[cluster %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+
+# use_test_cluster: make test's own cluster, so that make up's (the defaults above) is never touched by it:
+# airflow-k8s-test, .work/test-kubeconfig, the node port on the host's 18080 (AIRFLOW_K8S_TEST_* override them).
+use_test_cluster() {
+  AIRFLOW_K8S_CLUSTER="${AIRFLOW_K8S_TEST_CLUSTER:-airflow-k8s-test}"
+  AIRFLOW_K8S_KUBECONFIG="${AIRFLOW_K8S_TEST_KUBECONFIG:-${REPO_ROOT}/.work/test-kubeconfig}"
+  AIRFLOW_K8S_HOST_PORT="${AIRFLOW_K8S_TEST_HOST_PORT:-18080}"
+  export AIRFLOW_K8S_CLUSTER AIRFLOW_K8S_KUBECONFIG AIRFLOW_K8S_HOST_PORT
+}
+
+# local_node_port: the NodePort of the api-server Service in inventories/local (airflow_core_api_server.node_port),
+# the one fact the kind port mapping and the inventory share; read from the inventory so it is written once.
+local_node_port() {
+  local file="${REPO_ROOT}/inventories/local/group_vars/airflow/main.yml" port
+  port="$(awk '/^airflow_core_api_server:/ {in_block = 1; next}
+               in_block && /^[^ #]/ {exit}
+               in_block && $1 == "node_port:" {print $2; exit}' "${file}")"
+  [[ "${port}" =~ ^[0-9]+$ ]] || die "no airflow_core_api_server.node_port in ${file#"${REPO_ROOT}"/}"
+  echo "${port}"
+}
+
+# ui_url: the address `make up` prints (the api-server through the kind port mapping).
+ui_url() { echo "http://localhost:${AIRFLOW_K8S_HOST_PORT}"; }
 
 # apt_update_once: refreshes the package lists once per machine (and when empty).
 apt_update_once() {

@@ -12,6 +12,11 @@
 # upstream node image is used. Detection is automatic; AIRFLOW_K8S_OFFLINE=1|0
 # forces one or the other. AIRFLOW_K8S_RECREATE=1 recreates a running cluster.
 #
+# The cluster is ${AIRFLOW_K8S_CLUSTER:-airflow-k8s}; its node's port 30080 (the api-server's NodePort in
+# inventories/local) is published on ${AIRFLOW_K8S_LISTEN_ADDRESS:-127.0.0.1}:${AIRFLOW_K8S_HOST_PORT:-8080}.
+# kind cannot add a port mapping to a running cluster, so a running cluster with another mapping (or none:
+# made before the mapping existed) is recreated.
+#
 # Writes the kubeconfig to ${AIRFLOW_K8S_KUBECONFIG:-<repo>/.work/kubeconfig}.
 set -euo pipefail
 # shellcheck source=tests/kind/lib.sh
@@ -57,20 +62,71 @@ cluster_healthy() {
     kc get --raw /readyz >/dev/null 2>&1
 }
 
+# port_mapping CONTAINER: "<listen address>:<host port>-><node port>" for each host address and port the
+# node container publishes its port NODE_PORT (TCP) on, one a line, sorted (empty when none). kind publishes
+# the API server's 6443 too, on a random port: that one is not ours to check.
+port_mapping() {
+  docker inspect -f '{{json .HostConfig.PortBindings}}' "$1" 2>/dev/null |
+    jq -r --arg key "$(local_node_port)/tcp" 'to_entries[]? | select(.key == $key) | .key as $k | .value[]?
+           | "\(.HostIp):\(.HostPort)->\($k | rtrimstr("/tcp"))"' | sort
+}
+
+WANTED_MAPPING=""
+# stage_port_check: the mapping this cluster must have; when the cluster does not run yet, the host port
+# must be free (else kind would fail halfway with docker's "port is already allocated").
+stage_port_check() {
+  local node_port
+  node_port="$(local_node_port)"
+  [[ "${AIRFLOW_K8S_HOST_PORT}" =~ ^[0-9]+$ ]] || die "AIRFLOW_K8S_HOST_PORT=${AIRFLOW_K8S_HOST_PORT} is not a port number"
+  WANTED_MAPPING="${AIRFLOW_K8S_LISTEN_ADDRESS}:${AIRFLOW_K8S_HOST_PORT}->${node_port}"
+  log "port mapping of ${AIRFLOW_K8S_CLUSTER}: ${WANTED_MAPPING} (host -> node port of inventories/local's api-server)"
+}
+
+host_port_free() {
+  local owner
+  # a container that is not this cluster's node publishes the port (another kind cluster, say)
+  owner="$(docker ps --format '{{.Names}} {{.Ports}}' |
+    awk -v p=":${AIRFLOW_K8S_HOST_PORT}->" -v self="${NODE_CONTAINER}" '$1 != self && index($0, p) {print $1}')"
+  if [ -n "${owner}" ]; then
+    die "host port ${AIRFLOW_K8S_HOST_PORT} is published by container(s) ${owner//$'\n'/, }: set AIRFLOW_K8S_HOST_PORT to a free port"
+  fi
+  # any other program listening there
+  if (exec 3<>"/dev/tcp/127.0.0.1/${AIRFLOW_K8S_HOST_PORT}") 2>/dev/null; then
+    die "something already listens on port ${AIRFLOW_K8S_HOST_PORT} of this machine ($(ss -ltnpH "sport = :${AIRFLOW_K8S_HOST_PORT}" 2>/dev/null | awk '{print $4 ($6 ? " " $6 : "")}' | head -1)): stop it or set AIRFLOW_K8S_HOST_PORT to a free port"
+  fi
+}
+
 stage_cluster() {
   if "${KIND}" get clusters 2>/dev/null | grep -qx "${AIRFLOW_K8S_CLUSTER}"; then
-    if [ "${AIRFLOW_K8S_RECREATE:-0}" != 1 ] && cluster_healthy; then
-      log "cluster ${AIRFLOW_K8S_CLUSTER} already runs with ${NODE_IMAGE}: reusing it"
+    local have
+    have="$(port_mapping "${NODE_CONTAINER}")"
+    if [ "${have}" != "${WANTED_MAPPING}" ]; then
+      # kind has no way to change the port mappings of a running cluster
+      log "cluster ${AIRFLOW_K8S_CLUSTER} publishes ${have:-no port} instead of ${WANTED_MAPPING}; kind cannot add or change"
+      log "a port mapping on a running cluster: deleting and recreating it (what was deployed in it is lost;"
+      log "make up deploys Airflow again)"
+      "${KIND}" delete cluster --name "${AIRFLOW_K8S_CLUSTER}"
+    elif [ "${AIRFLOW_K8S_RECREATE:-0}" != 1 ] && cluster_healthy; then
+      log "cluster ${AIRFLOW_K8S_CLUSTER} already runs with ${NODE_IMAGE} and ${WANTED_MAPPING}: reusing it"
       mkdir -p "$(dirname "${AIRFLOW_K8S_KUBECONFIG}")"
       "${KIND}" export kubeconfig --name "${AIRFLOW_K8S_CLUSTER}" --kubeconfig "${AIRFLOW_K8S_KUBECONFIG}"
       return 0
+    else
+      log "deleting cluster ${AIRFLOW_K8S_CLUSTER} (recreate requested, other image or unhealthy)"
+      "${KIND}" delete cluster --name "${AIRFLOW_K8S_CLUSTER}"
     fi
-    log "deleting cluster ${AIRFLOW_K8S_CLUSTER} (recreate requested, other image or unhealthy)"
-    "${KIND}" delete cluster --name "${AIRFLOW_K8S_CLUSTER}"
   fi
-  mkdir -p "$(dirname "${AIRFLOW_K8S_KUBECONFIG}")"
+  host_port_free
+  mkdir -p "$(dirname "${AIRFLOW_K8S_KUBECONFIG}")" "${REPO_ROOT}/.work"
+  local config="${REPO_ROOT}/.work/kind-config-${AIRFLOW_K8S_CLUSTER}.yaml"
+  sed -e "s/\bNODE_PORT\b/$(local_node_port)/" -e "s/\bHOST_PORT\b/${AIRFLOW_K8S_HOST_PORT}/" \
+    -e "s/\bLISTEN_ADDRESS\b/\"${AIRFLOW_K8S_LISTEN_ADDRESS}\"/" "${CLUSTER_DIR}/kind-config.yaml" >"${config}"
   "${KIND}" create cluster --name "${AIRFLOW_K8S_CLUSTER}" --image "${NODE_IMAGE}" \
-    --config "${CLUSTER_DIR}/kind-config.yaml" --kubeconfig "${AIRFLOW_K8S_KUBECONFIG}" --retain
+    --config "${config}" --kubeconfig "${AIRFLOW_K8S_KUBECONFIG}" --retain
+  local have
+  have="$(port_mapping "${NODE_CONTAINER}")"
+  [ "${have}" = "${WANTED_MAPPING}" ] ||
+    die "cluster ${AIRFLOW_K8S_CLUSTER} was created but publishes ${have:-no port}, not ${WANTED_MAPPING}"
 }
 
 stage_wait_ready() {
@@ -106,6 +162,7 @@ main() {
   detect_offline
   apt_install curl jq
   stage kind stage_kind
+  stage port-check stage_port_check
   if [ "${OFFLINE}" = 1 ]; then
     stage kubernetes-binaries bash "${CLUSTER_DIR}/build-kubernetes.sh"
     stage node-image stage_node_image
@@ -125,7 +182,7 @@ main() {
     stage load-images stage_load_images "${extra[@]}"
   fi
   stage_table
-  log "cluster ${AIRFLOW_K8S_CLUSTER} is up; KUBECONFIG=${AIRFLOW_K8S_KUBECONFIG}"
+  log "cluster ${AIRFLOW_K8S_CLUSTER} is up; KUBECONFIG=${AIRFLOW_K8S_KUBECONFIG}; node port $(local_node_port) on $(ui_url)"
 }
 
 main "$@"

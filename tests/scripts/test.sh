@@ -2,9 +2,12 @@
 # make test: everything CI runs. Static checks first (no cluster), then the kind cluster (built from package
 # registries when no container registry is reachable, cached by version), the cluster smoke tests and the
 # Molecule scenarios. The cluster is removed at the end unless AIRFLOW_K8S_KEEP_CLUSTER=1.
+# It is make test's own cluster (airflow-k8s-test, .work/test-kubeconfig, node port 30080 on localhost:18080):
+# make up's cluster (airflow-k8s, .work/kubeconfig, localhost:8080) and what runs in it are never touched.
 set -euo pipefail
 . "$(cd "$(dirname "$0")/../kind" && pwd)/lib.sh"
 cd "${REPO_ROOT}"
+use_test_cluster
 
 cleanup() {
   local rc=$?
