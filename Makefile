@@ -51,7 +51,7 @@ unit: venv ## pytest of the plugins and of the test helpers
 
 render-tests: venv ## render.yml for every inventory (checkout and installed tarball): schemas, Pod Security, secrets, bad input
 	$(BIN)/pytest -q tests/test_render.py tests/test_bad_input.py tests/test_argument_specs.py tests/test_no_log.py tests/test_unreachable_cluster.py \
-		tests/test_render_dir.py tests/test_site_summary.py tests/test_installed_collection.py
+		tests/test_render_dir.py tests/test_site_summary.py tests/test_installed_collection.py tests/test_one_source.py
 
 build: venv ## ansible-galaxy collection build
 	mkdir -p .work/dist
@@ -60,8 +60,8 @@ build: venv ## ansible-galaxy collection build
 package-check: venv ## the tarball as Galaxy, AWX and ansible-builder see it: galaxy-importer, antsibull-docs, EE
 	$(BIN)/pytest -q tests/test_packaging.py
 
-molecule: venv ## Molecule scenarios against the kind cluster (KUBECONFIG or .work/kubeconfig)
-	cd $(CURDIR) && $(BIN)/molecule test --all  # scenarios: extensions/molecule/
+molecule: venv ## Molecule scenarios (extensions/molecule/) on make test's cluster (make test leaves it with AIRFLOW_K8S_KEEP_CLUSTER=1)
+	. tests/kind/lib.sh && use_test_cluster && . tests/scripts/env.sh && $(BIN)/molecule test --all
 
 bench: venv ## benchmarks on the kind cluster -> docs/benchmarks/<date>.json and .png (not a test)
 	tests/benchmarks/bench.sh $(BENCH_ARGS)
