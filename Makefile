@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help venv up down test bench static lint sanity unit render-tests build molecule cluster images clean
+.PHONY: help venv up down test bench static lint sanity unit contract render-tests build molecule cluster images clean
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
@@ -37,6 +37,9 @@ sanity: venv ## ansible-test sanity on a copy laid out as ansible_collections/ai
 
 unit: venv ## pytest of the plugins and of the test helpers
 	$(BIN)/pytest -q tests/unit
+
+contract: venv ## unit tests against kubernetes.core 6.0.0 and the newest 6.x; ansible-core 2.18 refused in words
+	tests/scripts/contract.sh
 
 render-tests: venv ## render.yml for every inventory: schemas, Pod Security, secrets, bad input
 	$(BIN)/pytest -q tests/test_render.py tests/test_bad_input.py tests/test_argument_specs.py tests/test_no_log.py tests/test_unreachable_cluster.py

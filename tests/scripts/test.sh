@@ -20,6 +20,7 @@ stage python-tooling make -s venv
 stage lint make -s lint
 stage sanity make -s sanity
 stage unit-tests make -s unit
+stage kubernetes-core-contract make -s contract
 stage render-tests make -s render-tests
 stage collection-build make -s build
 stage docker-engine tests/kind/docker.sh
