@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from test_smoke import TOOLBOX_IMAGE, kubectl, wait_for  # noqa: F401  (the session's cluster check is autouse there)
+from test_smoke import TOOLBOX_IMAGE, kubectl
 from test_smoke import cluster  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[2]
