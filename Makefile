@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help venv constraints up down test test-down bench static lint sanity unit render-tests build package-check molecule cluster images clean
+.PHONY: help venv constraints up down test test-down bench static lint sanity unit contract render-tests build package-check molecule cluster images clean
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
@@ -37,7 +37,7 @@ test: venv ## the whole suite, as CI runs it, on its own kind cluster (make up's
 test-down: ## delete make test's kind cluster (kept only with AIRFLOW_K8S_KEEP_CLUSTER=1)
 	tests/kind/down.sh test
 
-static: lint sanity unit render-tests build package-check ## every check that needs no cluster
+static: lint sanity unit contract render-tests build package-check ## every check that needs no cluster
 
 lint: venv ## yamllint and ansible-lint (production profile)
 	$(BIN)/yamllint .
@@ -48,6 +48,9 @@ sanity: venv ## ansible-test sanity on a copy laid out as ansible_collections/ai
 
 unit: venv ## pytest of the plugins and of the test helpers
 	$(BIN)/pytest -q tests/unit
+
+contract: venv ## unit tests against kubernetes.core 6.0.0 and the newest 6.x; ansible-core 2.18 refused in words
+	tests/scripts/contract.sh
 
 render-tests: venv ## render.yml for every inventory (checkout and installed tarball): schemas, Pod Security, secrets, bad input
 	$(BIN)/pytest -q tests/test_render.py tests/test_bad_input.py tests/test_argument_specs.py tests/test_no_log.py tests/test_unreachable_cluster.py \

@@ -15,6 +15,8 @@ import typing as t
 from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.airflow_k8s.platform.plugins.plugin_utils import core_version
+
 _KEYS = frozenset(("that", "msg", "when"))
 
 
@@ -70,6 +72,8 @@ class ActionModule(ActionBase):
         return super().finalize_task_arg(name, value, templar, context)
 
     def run(self, tmp=None, task_vars=None):
+        if refused := core_version.refusal():  # ansible-core older than meta/runtime.yml requires, in words
+            return refused
         result = super().run(tmp, task_vars)
         del tmp
         checks = self._task.args.get("checks")

@@ -22,12 +22,16 @@ from ansible_collections.airflow_k8s.platform.plugins.action.write_manifests imp
 from ansible_collections.airflow_k8s.platform.plugins.module_utils.kube_apply_spec import (
     ARGUMENT_SPEC, MUTUALLY_EXCLUSIVE, REQUIRED_ONE_OF)
 from ansible_collections.airflow_k8s.platform.plugins.plugin_utils import kube_local
+from ansible_collections.airflow_k8s.platform.plugins.plugin_utils import core_version
 from ansible_collections.airflow_k8s.platform.plugins.plugin_utils.kube_local import WORKLOAD_KINDS
 from ansible_collections.airflow_k8s.platform.plugins.plugin_utils.kube_local import not_ready as _not_ready
 
 # module_defaults for a module an action plugin runs itself (what gather_facts does); meta/runtime.yml
-# requires ansible-core 2.19, where this is the helper's name.
-from ansible.executor.module_common import _apply_action_arg_defaults
+# requires ansible-core 2.19, where this is the helper's name. On an older one run() refuses first, in words.
+try:
+    from ansible.executor.module_common import _apply_action_arg_defaults
+except ImportError:
+    _apply_action_arg_defaults = None
 
 
 def _ref(obj: dict) -> str:
@@ -36,6 +40,18 @@ def _ref(obj: dict) -> str:
     if meta.get("namespace"):
         name = f"{meta['namespace']}/{name}"
     return f"{obj.get('kind', '?')} {name}"
+
+
+def _warning_text(warning) -> str:
+    """A module result's warning: a string, or on ansible-core 2.19 possibly a WarningSummary."""
+    if isinstance(warning, str):
+        return warning
+    event = getattr(warning, "event", None)
+    if event is not None and getattr(event, "msg", None):
+        return str(event.msg)
+    if isinstance(warning, dict) and warning.get("msg"):
+        return str(warning["msg"])
+    return str(warning)
 
 
 def _common_labels(objs: list[dict]) -> dict:
@@ -67,11 +83,17 @@ class ActionModule(ActionBase):
 
     def _module(self, name: str, args: dict, task_vars: dict) -> dict:
         """Run a kubernetes.core module with the task's module_defaults for it (kubeconfig, context...)."""
-        args = _apply_action_arg_defaults(name, self._task, args, self._templar)
+        args = self._kubeconfigs.resolve(_apply_action_arg_defaults(name, self._task, args, self._templar))
         return self._execute_module(module_name=name, module_args=args, task_vars=task_vars)
 
     def run(self, tmp=None, task_vars=None):
+        if refused := core_version.refusal():  # ansible-core older than meta/runtime.yml requires, in words
+            return refused
         result = super().run(tmp, task_vars)
+        with kube_local.Kubeconfigs(self) as self._kubeconfigs:  # a vaulted kubeconfig, decrypted for this task
+            return self._run(result, task_vars)
+
+    def _run(self, result: dict, task_vars: dict) -> dict:
         validated = ArgumentSpecValidator(ARGUMENT_SPEC, mutually_exclusive=MUTUALLY_EXCLUSIVE,
                                           required_one_of=REQUIRED_ONE_OF).validate(self._task.args)
         if validated.error_messages:
@@ -102,8 +124,8 @@ class ActionModule(ActionBase):
         kube = None
         if local and (args["apply"] or args["wait"]) and (objects or absent):
             try:
-                kube = kube_local.Kube(_apply_action_arg_defaults("kubernetes.core.k8s", self._task, {},
-                                                                  self._templar))
+                kube = kube_local.Kube(self._kubeconfigs.resolve(
+                    _apply_action_arg_defaults("kubernetes.core.k8s", self._task, {}, self._templar)))
             except kube_local.KubeError as e:
                 return self._fail(result, f"phase {phase}", {"msg": str(e)})
 
@@ -123,6 +145,11 @@ class ActionModule(ActionBase):
             result["workloads"] = [
                 {"object": _ref(obj), "ready": not res.get("changed") and _not_ready(res.get("result") or {}) is None}
                 for obj, res in zip(objects, results) if obj.get("kind") in WORKLOAD_KINDS]
+            # The API server's warnings (Pod Security `warn`, deprecated APIs), named by object, as task warnings.
+            warnings = [f"{_ref(obj)}: {_warning_text(w)}" for obj, res in zip(objects, results)
+                        for w in res.get("warnings") or []]
+            if warnings:
+                result["warnings"] = warnings
             for obj, res in zip(objects, results):
                 diff = res.get("diff")
                 if res.get("changed") and diff:

@@ -13,11 +13,16 @@ from __future__ import annotations
 
 from ansible.plugins.action import ActionBase
 
-# module_defaults for a module an action plugin runs itself; meta/runtime.yml requires ansible-core 2.19.
-from ansible.executor.module_common import _apply_action_arg_defaults
+# module_defaults for a module an action plugin runs itself (what gather_facts does); meta/runtime.yml
+# requires ansible-core 2.19, where this is the helper's name. On an older one run() refuses first, in words.
+try:
+    from ansible.executor.module_common import _apply_action_arg_defaults
+except ImportError:
+    _apply_action_arg_defaults = None
 
 from ansible_collections.airflow_k8s.platform.plugins.module_utils.kube_read_spec import QueryFailed, check_queries, read_queries
 from ansible_collections.airflow_k8s.platform.plugins.plugin_utils import kube_local
+from ansible_collections.airflow_k8s.platform.plugins.plugin_utils import core_version
 
 
 class ActionModule(ActionBase):
@@ -27,14 +32,18 @@ class ActionModule(ActionBase):
     _supports_check_mode = True
 
     def run(self, tmp=None, task_vars=None):
+        if refused := core_version.refusal():  # ansible-core older than meta/runtime.yml requires, in words
+            return refused
         result = super().run(tmp, task_vars)
         args = _apply_action_arg_defaults("kubernetes.core.k8s_info", self._task, dict(self._task.args),
                                           self._templar)
-        if kube_local.usable(self):
-            result.update(self._read(args))
-        else:
-            result.update(self._execute_module(module_name="airflow_k8s.platform.kube_read", module_args=args,
-                                               task_vars=task_vars))
+        with kube_local.Kubeconfigs(self) as kubeconfigs:  # a vaulted kubeconfig, decrypted for this task
+            args = kubeconfigs.resolve(args)
+            if kube_local.usable(self):
+                result.update(self._read(args))
+            else:
+                result.update(self._execute_module(module_name="airflow_k8s.platform.kube_read",
+                                                   module_args=args, task_vars=task_vars))
         return result
 
     @staticmethod

@@ -10,6 +10,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.airflow_k8s.platform.plugins.filter.manifests import redact_secrets, to_manifests
+from ansible_collections.airflow_k8s.platform.plugins.plugin_utils import core_version
 
 
 def write_manifests(objects: list, dest: str, check_mode: bool) -> tuple[str, bool]:
@@ -39,6 +40,8 @@ class ActionModule(ActionBase):
     _VALID_ARGS = frozenset(("objects", "dest"))
 
     def run(self, tmp=None, task_vars=None):
+        if refused := core_version.refusal():  # ansible-core older than meta/runtime.yml requires, in words
+            return refused
         result = super().run(tmp, task_vars)
         objects = self._task.args.get("objects")
         dest = self._task.args.get("dest")

@@ -10,16 +10,28 @@ once per playbook run and every later task's worker inherits it. The calls are t
 modules make, with kubernetes.core's own client factory (get_api_client: kubeconfig, context, host, token,
 K8S_AUTH_* environment variables) and its comparison of the object before and after an apply (diff_objects).
 
-Used only when the modules would run on this machine anyway: the task's connection is local, the task sets
-no `environment` (which reaches modules, not this process), and the client imports here. Otherwise, or with
-AIRFLOW_K8S_KUBE_MODULES=1 in the environment, the actions run the kubernetes.core modules as before.
+Used only where the modules would run on this machine, as this process's user, with its environment: the
+task's connection is local, the task has no `become` (a module would run as another user, with that user's
+~/.kube/config) and sets no `environment` (which reaches modules, not this process), and the client imports
+here. Otherwise, or with AIRFLOW_K8S_KUBE_MODULES=1 in the environment, the actions run the kubernetes.core
+modules. Both paths get the same kubeconfig: a vault-encrypted kubeconfig file on the controller is decrypted to
+a temporary file for the task (Kubeconfigs), as kubernetes.core's own k8s action plugin does; both report the
+API server's warnings (Pod Security `warn`, deprecated APIs) as task warnings.
+
+The kubernetes.core names used here and by the kube_read module, and what they must do, are checked against
+the oldest and the newest kubernetes.core of galaxy.yml's range by
+tests/unit/plugins/plugin_utils/test_kubernetes_core_contract.py (tests/scripts/contract.sh).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import time
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.parsing.vault import is_encrypted_file
 
 try:
     from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError, ResourceNotFoundError
@@ -45,7 +57,90 @@ def usable(action) -> bool:
         return False
     if getattr(action._connection, "transport", None) != "local":
         return False
+    if getattr(action._task, "become", False) or getattr(getattr(action, "_play_context", None), "become", False):
+        return False
     return not any(action._task.environment or [])
+
+
+def auth_args(args: dict) -> dict:
+    """The task's kubernetes.core authentication options as a kubernetes.core module receives them: aliases
+    (verify_ssl, ssl_ca_cert...) resolved and types converted by AUTH_ARG_SPEC; other keys left out."""
+    names = set(AUTH_ARG_SPEC)
+    for spec in AUTH_ARG_SPEC.values():
+        names.update(spec.get("aliases") or ())
+    given = {k: v for k, v in args.items() if k in names and v is not None}
+    validated = ArgumentSpecValidator(AUTH_ARG_SPEC).validate(given)
+    if validated.error_messages:
+        raise KubeError("kubernetes.core authentication options: " + "; ".join(validated.error_messages))
+    return {k: v for k, v in validated.validated_parameters.items() if k in AUTH_ARG_SPEC and v is not None}
+
+
+# One RFC 7234 warning-value: code, agent, "quoted text" (backslash escapes), optional "date".
+_WARNING = re.compile(r'\s*\d{3}\s+\S+\s+"((?:[^"\\]|\\.)*)"(?:\s+"[^"]*")?\s*(?:,|$)')
+
+
+def response_warnings(headers) -> list[str]:
+    """The texts of the Warning headers of an API response (Pod Security `warn`, deprecated APIs...).
+
+    The API server sends one Warning header per warning; a client may join repeated headers with ", ", and a
+    text may itself hold ", " (a Pod Security warning lists its violations so), hence a parser, not a split."""
+    if headers is None:
+        return []
+    values = headers.getlist("warning") if hasattr(headers, "getlist") else [headers.get("warning")]
+    texts = []
+    for value in values:
+        pos = 0
+        while value and pos < len(value):
+            found = _WARNING.match(value, pos)
+            if not found:
+                break
+            texts.append(re.sub(r"\\(.)", r"\1", found.group(1)))
+            pos = found.end()
+    return texts
+
+
+class Kubeconfigs:
+    """The kubeconfig files of one task, vault-encrypted ones decrypted to temporary files (removed on exit).
+
+    kubernetes.core's k8s action plugin does the same for a kubeconfig on the controller, so a vaulted kubeconfig
+    works for both of our paths, in this process and through the modules. A kubeconfig on a remote host (other
+    connections), a dict, and plain files are passed as given."""
+
+    def __init__(self, action):
+        self._action = action
+        self._seen: dict = {}
+        self._temporary: list = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for path in self._temporary:
+            self._action._loader.cleanup_tmp_file(path)
+        self._temporary.clear()
+        return False
+
+    def resolve(self, args: dict) -> dict:
+        """args with its kubeconfig usable by a client on this machine."""
+        kubeconfig = args.get("kubeconfig")
+        if not isinstance(kubeconfig, str) or getattr(self._action._connection, "transport", None) != "local":
+            return args
+        if kubeconfig not in self._seen:
+            self._seen[kubeconfig] = os.pathsep.join(self._plain(p) for p in kubeconfig.split(os.pathsep))
+        return {**args, "kubeconfig": self._seen[kubeconfig]}
+
+    def _plain(self, path: str) -> str:
+        real = os.path.expanduser(path)
+        try:
+            with open(real, "rb") as handle:
+                encrypted = is_encrypted_file(handle)
+        except OSError:  # missing or unreadable: the client says so, as with the modules
+            return path
+        if not encrypted:
+            return path
+        plain = self._action._loader.get_real_file(real, decrypt=True)
+        self._temporary.append(plain)
+        return plain
 
 
 def not_ready(obj: dict) -> str | None:
@@ -98,7 +193,7 @@ class Kube:
     """One API client for one task, from the task's kubernetes.core auth arguments."""
 
     def __init__(self, args: dict):
-        auth = {k: v for k, v in args.items() if k in AUTH_ARG_SPEC and v is not None}
+        auth = auth_args(args)
         try:
             self.client = get_api_client(**auth)
         except Exception as e:  # CoreException (kubeconfig), or a urllib3 error when the API server is unreachable
@@ -156,17 +251,22 @@ class Kube:
             raise KubeError(f"{obj['kind']} {meta['name']} needs metadata.namespace")
         existing = self._get(resource, meta["name"], namespace)
         try:
-            after = self._json(resource.server_side_apply(
+            response = resource.server_side_apply(
                 body=obj, name=meta["name"], namespace=namespace, field_manager=field_manager,
-                force_conflicts=True, dry_run="All" if dry_run else None, serialize=False))
+                force_conflicts=True, dry_run="All" if dry_run else None, serialize=False)
         except NotFoundError:
             if dry_run and existing is None:  # its namespace is created by the same run
                 return {"changed": True, "result": obj, "diff": {"before": {}, "after": obj}}
             raise
+        after = self._json(response)
+        answer = {"result": after}
+        warnings = response_warnings(getattr(response, "headers", None))
+        if warnings:
+            answer["warnings"] = warnings
         if existing is None:
-            return {"changed": True, "result": after, "diff": {"before": {}, "after": after}}
+            return {"changed": True, "diff": {"before": {}, "after": after}, **answer}
         match, diff = diff_objects(existing, after)
-        return {"changed": not match, "result": after, "diff": diff}
+        return {"changed": not match, "diff": diff, **answer}
 
     def delete(self, obj: dict, dry_run: bool, timeout: int = DELETE_TIMEOUT) -> bool:
         """Delete one object and wait until it is gone; whether it existed."""

@@ -23,6 +23,7 @@ stage python-tooling make -s venv
 stage lint make -s lint
 stage sanity make -s sanity
 stage unit-tests make -s unit
+stage kubernetes-core-contract make -s contract
 stage render-tests make -s render-tests
 stage collection-build make -s build
 stage package-check make -s package-check
