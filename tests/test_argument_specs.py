@@ -10,7 +10,7 @@ from lib.specs import compare, role_defaults, role_dirs, role_options
 
 ROLES = role_dirs()
 # Internal helper roles are exempt from the per-role convention variables (CONTRIBUTING.md, item 2).
-INTERNAL_ROLES = frozenset({"kube_apply"})
+INTERNAL_ROLES: frozenset[str] = frozenset()
 CONVENTION_SUFFIXES = ("namespace", "instance", "render_dir", "no_log")
 
 

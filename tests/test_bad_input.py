@@ -121,6 +121,12 @@ CASES: list[Case] = [
     # One check task per role reports every failing rule, not only the first.
     Case("core-two-errors-reported-together", {"airflow_core_admin_password": "short", "airflow_core_admin_username": "a b"},
          r"airflow_core_admin_password", (r"at least 12", r"airflow_core_admin_username=\W*a b", r"2 input errors")),
+    Case("nfs-two-errors-reported-together", {"storage_nfs_server": "", "storage_nfs_export_path": "srv"},
+         r"storage_nfs_server", (r"empty", r"storage_nfs_export_path=\W*srv", r"2 input errors"), base="nfs"),
+    Case("portworx-two-errors-reported-together",
+         {"storage_portworx_shared_storage_class_name": "Bad_Name", "storage_portworx_volumes": {"dags": {"size": "5GB"}, "logs": {"size": "20Gi"}}},
+         r"storage_portworx_shared_storage_class_name=\W*Bad_Name", (r"storage_portworx_volumes\.dags\.size\W*5GB", r"2 input errors"),
+         base="portworx"),
     Case("db-two-errors-reported-together", {"airflow_db_postgres_storage_size": "lots", "airflow_db_postgres_user": "1user"},
          r"airflow_db_postgres_storage_size", (r"lots", r"airflow_db_postgres_user=\W*1user", r"2 input errors")),
 ]

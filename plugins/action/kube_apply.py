@@ -18,7 +18,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.airflow_k8s.platform.plugins.action.write_manifests import write_manifests
+from ansible_collections.airflow_k8s.platform.plugins.plugin_utils.manifest_file import write_manifests
 from ansible_collections.airflow_k8s.platform.plugins.module_utils.kube_apply_spec import (
     ARGUMENT_SPEC, MUTUALLY_EXCLUSIVE, REQUIRED_ONE_OF)
 from ansible_collections.airflow_k8s.platform.plugins.plugin_utils import kube_local

@@ -11,7 +11,7 @@ Only names that can hold a secret value count: names ending in ``_length``, ``_n
 then assert on its length). ``assert``/``fail`` tasks are judged by their messages only: ``that``
 conditions are never printed with their values, and preflight messages must stay visible.
 Such a task passes when it has ``no_log: true`` or ``no_log: "{{ <role>_no_log }}"``; an include of
-``kube_apply`` may instead pass ``kube_apply_no_log: "{{ <role>_no_log }}"``. The ``airflow_k8s.platform.kube_apply``
+another role may instead pass ``<included role>_no_log: "{{ <role>_no_log }}"``. The ``airflow_k8s.platform.kube_apply``
 and ``airflow_k8s.platform.kube_read`` actions count as Kubernetes modules (a kube_read query of
 ``kind: Secret`` touches a secret).
 """
@@ -205,7 +205,7 @@ def _bound_to(value: Any, variable: str) -> bool:
 
 
 def hides_output(task: dict[str, Any], role: str) -> bool:
-    """no_log true or bound to the role's <role>_no_log (or, for kube_apply includes, kube_apply_no_log is)."""
+    """no_log true or bound to the role's <role>_no_log (or, for an include of another role, <that role>_no_log is)."""
     if _bound_to(task.get("no_log"), f"{role}_no_log"):
         return True
     if short_module(task) in INCLUDE_ROLE_MODULES:

@@ -1,16 +1,14 @@
 # Copyright: airflow_k8s maintainers
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
-"""Write a phase's objects as one YAML file on the controller, in-process (no module start-up per phase)."""
+"""Write a phase's objects as one YAML file on the controller (render mode of the kube_apply action)."""
 
 from __future__ import annotations
 
 import os
 
 from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.airflow_k8s.platform.plugins.filter.manifests import redact_secrets, to_manifests
-from ansible_collections.airflow_k8s.platform.plugins.plugin_utils import core_version
 
 
 def write_manifests(objects: list, dest: str, check_mode: bool) -> tuple[str, bool]:
@@ -31,22 +29,3 @@ def write_manifests(objects: list, dest: str, check_mode: bool) -> tuple[str, bo
         os.chmod(tmp_path, 0o644)
         os.replace(tmp_path, dest)
     return dest, changed
-
-
-class ActionModule(ActionBase):
-    """Action plugin behind airflow_k8s.platform.write_manifests."""
-
-    TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("objects", "dest"))
-
-    def run(self, tmp=None, task_vars=None):
-        if refused := core_version.refusal():  # ansible-core older than meta/runtime.yml requires, in words
-            return refused
-        result = super().run(tmp, task_vars)
-        objects = self._task.args.get("objects")
-        dest = self._task.args.get("dest")
-        if not isinstance(objects, list) or not dest:
-            raise AnsibleActionFail("write_manifests needs 'objects' (a list) and 'dest' (a file path)")
-        dest, changed = write_manifests(objects, dest, self._task.check_mode)
-        result.update(dest=dest, objects=len([obj for obj in objects if obj]), changed=changed)
-        return result
