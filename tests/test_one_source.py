@@ -75,7 +75,7 @@ def test_copies_of_defaults_can_fail() -> None:
         "_r_base": {"replicas": 1, "resources": {}, "tolerations": []},
         "_r_statsd": "{{ {'enabled': false, 'image': 'x'} | combine(r_statsd) }}",
         "_r_image": "{{ r_statsd.image | default('quay.io/prometheus/statsd-exporter:v0.28.0') }}",
-        "_r_fine": "{{ r_scheduler | airflow_k8s.platform.with_defaults(role_path, 'r_scheduler') }}",
+        "_r_fine": "{{ r_scheduler | airflow_k8s.platform.with_defaults('r_scheduler') }}",
     }
     problems = "\n".join(copies_of_defaults(defaults, variables))
     for expected in ("_r_base: repeats", "_r_statsd: a dict literal", "_r_image: repeats the default value"):

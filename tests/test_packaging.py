@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -160,6 +161,13 @@ def installed(tarball, tmp_path_factory) -> Path:
     collections = tmp_path_factory.mktemp("collections")
     result = _run(BIN / "ansible-galaxy", "collection", "install", "--no-deps", "-p", collections, tarball)
     assert result.returncode == 0, result.stdout + result.stderr
+    # kubernetes.core beside it, as `ansible-galaxy collection install` would put it. antsibull-docs copies a
+    # dependency from where `ansible-galaxy collection list` finds it, with `git ls-files` when that path is inside a
+    # git checkout: the venv's bundled copy inside a clone (CI's .venv) would arrive empty.
+    found = _run(BIN / "python", "-c",
+                 "import ansible_collections.kubernetes.core as c; print(list(c.__path__)[0])")
+    assert found.returncode == 0, found.stdout + found.stderr
+    shutil.copytree(found.stdout.strip(), collections / "ansible_collections" / "kubernetes" / "core", symlinks=True)
     return collections
 
 

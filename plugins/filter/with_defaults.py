@@ -48,16 +48,30 @@ def role_defaults(role_path: str) -> dict[str, Any]:
     return cached[1]
 
 
-def with_defaults(value: Any, role_path: str, name: str) -> Any:
+# This collection's roles/ folder: plugins/filter/<this file> -> the collection root.
+_ROLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "roles")
+
+
+def _role_of(name: str) -> str:
+    """The folder of this collection's role whose prefix the variable carries (airflow_core_scheduler -> airflow_core)."""
+    roles = [r for r in os.listdir(_ROLES) if name.startswith(r + "_")] if os.path.isdir(_ROLES) else []
+    if not roles:
+        raise KeyError(f"{name} carries no role prefix of {_ROLES}")
+    return os.path.join(_ROLES, max(roles, key=len))
+
+
+def with_defaults(value: Any, name: str, role_path: str | None = None) -> Any:
     """Return the role default of `name` with the keys of `value` put over it, key by key.
 
-    A key the user sets replaces the default of that key whole (a `resources` given replaces the default
-    `resources`); keys the user leaves out keep their default. None counts as {}. A value that is not a
-    dict is returned unchanged, for the role's input checks to report.
+    The default is read from <role_path>/defaults/main.yml; without role_path, from the defaults of this
+    collection's role whose prefix `name` carries, so the result does not depend on the role being run (a play's
+    task after the role reads the same value). A key the user sets replaces the default of that key whole (a
+    `resources` given replaces the default `resources`); keys the user leaves out keep their default. None counts
+    as {}. A value that is not a dict is returned unchanged, for the role's input checks to report.
     """
-    defaults = role_defaults(role_path)
+    defaults = role_defaults(role_path or _role_of(name))
     if name not in defaults:
-        raise KeyError(f"{name} is not a variable of {role_path}/defaults/main.yml")
+        raise KeyError(f"{name} is not a variable of {role_path or _role_of(name)}/defaults/main.yml")
     base = defaults[name]
     if not isinstance(base, dict):
         raise TypeError(f"the default of {name} is not a dict")

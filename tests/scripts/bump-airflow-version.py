@@ -34,12 +34,10 @@ PLACES: list[tuple[str, str]] = [
     ("inventories/*/group_vars/*/*.yml", r"(built FROM apache/airflow:)(?P<v>" + VERSION_RE + r")()"),
     ("extensions/molecule/*/inventory/group_vars/*/*.yml", r"(^airflow_version: \")(?P<v>" + VERSION_RE + r")(\")"),
     ("extensions/molecule/*/inventory/group_vars/*/*.yml", r"(^airflow_image_tag: .*default\(')(?P<v>" + VERSION_RE + r")(', true\))"),
-    # The test image (tests/images): its version pins and the upstream image it may pull instead
+    # The test image (tests/images): its version; the upstream image and lock.sh's pin follow from it there
     ("tests/images/versions.env", r"(^AIRFLOW_VERSION=)(?P<v>" + VERSION_RE + r")()"),
-    ("tests/images/versions.env", r"(^UPSTREAM_AIRFLOW_IMAGE=docker.io/apache/airflow:)(?P<v>" + VERSION_RE + r")()"),
-    ("tests/images/airflow/requirements.in", r"(^apache-airflow==)(?P<v>" + VERSION_RE + r")()"),
 ]
-# Follows from requirements.in: re-locked, not edited (checked by --check).
+# Follows from versions.env: re-locked with tests/images/airflow/lock.sh, not edited (checked by --check).
 LOCK = ("tests/images/airflow/requirements.lock", r"(^apache-airflow==)(?P<v>" + VERSION_RE + r")( )")
 
 

@@ -36,36 +36,45 @@ def role(tmp_path: Path) -> Path:
 
 
 def test_partial_dict_keeps_the_other_defaults(role: Path) -> None:
-    assert with_defaults({"replicas": 3}, str(role), "r_c") == {
+    assert with_defaults({"replicas": 3}, "r_c", str(role)) == {
         "replicas": 3, "resources": {"requests": {"cpu": "250m"}}, "tags": "{{ x }}"}
 
 
 def test_a_key_given_replaces_its_default_whole(role: Path) -> None:
-    merged = with_defaults({"resources": {"limits": {"memory": "1Gi"}}}, str(role), "r_c")
+    merged = with_defaults({"resources": {"limits": {"memory": "1Gi"}}}, "r_c", str(role))
     assert merged["resources"] == {"limits": {"memory": "1Gi"}}
     assert merged["replicas"] == 1
 
 
 def test_none_and_non_dicts(role: Path) -> None:
-    assert with_defaults(None, str(role), "r_c")["replicas"] == 1
-    assert with_defaults("oops", str(role), "r_c") == "oops"
+    assert with_defaults(None, "r_c", str(role))["replicas"] == 1
+    assert with_defaults("oops", "r_c", str(role)) == "oops"
 
 
 def test_defaults_are_not_mutated(role: Path) -> None:
-    with_defaults({"replicas": 5}, str(role), "r_c")
-    assert with_defaults({}, str(role), "r_c")["replicas"] == 1
+    with_defaults({"replicas": 5}, "r_c", str(role))
+    assert with_defaults({}, "r_c", str(role))["replicas"] == 1
 
 
 def test_unknown_or_non_dict_default(role: Path) -> None:
     with pytest.raises(KeyError):
-        with_defaults({}, str(role), "r_missing")
+        with_defaults({}, "r_missing", str(role))
     with pytest.raises(TypeError):
-        with_defaults({}, str(role), "r_ns")
+        with_defaults({}, "r_ns", str(role))
 
 
 def test_real_role_defaults() -> None:
-    merged = with_defaults({"resources": {}}, str(_REPO / "roles" / "airflow_core"), "airflow_core_scheduler")
+    merged = with_defaults({"resources": {}}, "airflow_core_scheduler", str(_REPO / "roles" / "airflow_core"))
     assert merged["replicas"] == 1 and merged["resources"] == {}
+
+
+def test_the_role_comes_from_the_name_without_role_path() -> None:
+    # Role-independent: a play's task after the role (no role_path) reads the same defaults.
+    merged = with_defaults({"replicas": 2}, "airflow_core_scheduler")
+    assert merged["replicas"] == 2 and merged["resources"] == with_defaults({}, "airflow_core_scheduler")["resources"]
+    assert merged["resources"], "airflow_core's scheduler default has resources"
+    with pytest.raises(KeyError):
+        with_defaults({}, "nobody_scheduler")
 
 
 def test_object_names() -> None:
