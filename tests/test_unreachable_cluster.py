@@ -87,7 +87,7 @@ def test_k8s_auth_environment_reaches_the_cluster_calls(tmp_path: Path, case: st
 
 
 def test_k8s_auth_kubeconfig_reaches_the_first_cluster_read(tmp_path: Path) -> None:
-    """The whole staging run: its first cluster read (today storage_nfs's kubernetes.core.k8s_info) uses it too."""
+    """The whole staging run: its first cluster read (today storage_nfs's kube_read) uses it too."""
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(yaml.safe_dump(KUBECONFIG))
     env = {"K8S_AUTH_KUBECONFIG": str(kubeconfig), "KUBECONFIG": str(tmp_path / "absent"),
