@@ -200,8 +200,12 @@ def test_galaxy_importer_is_clean(tarball, tmp_path):
 
 def test_antsibull_docs_lint_is_clean(installed):
     collection = installed / "ansible_collections" / GALAXY["namespace"] / GALAXY["name"]
+    # Only the installed path is searched (not the venv's bundled collections), and git never looks above it or
+    # above the checkout: antsibull-docs copies a collection found inside a git work tree with `git ls-files`, which
+    # leaves out what that work tree ignores (a .venv inside a clone, a CI host's own repository around /tmp).
     result = _run(BIN / "antsibull-docs", "lint-collection-docs", "--plugin-docs", collection,
-                  env={"ANSIBLE_COLLECTIONS_PATH": str(installed)})
+                  env={"ANSIBLE_COLLECTIONS_PATH": str(installed), "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "False",
+                       "GIT_CEILING_DIRECTORIES": os.pathsep.join((str(installed), str(ROOT)))})
     assert result.returncode == 0, result.stdout + result.stderr
     assert not result.stdout.strip(), result.stdout
 
