@@ -125,8 +125,8 @@ def test_bump_changes_every_place(tmp_path: Path) -> None:
     check = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True, cwd=tmp_path)
     assert check.returncode == 1
     assert check.stdout.strip().splitlines() == [f"tests/images/airflow/requirements.lock: {old} != 3.99.1"], check.stdout
-    defaults = yaml.safe_load((tmp_path / "roles/airflow_db/defaults/main.yml").read_text())
-    assert "3.99.1" in defaults["airflow_db_airflow_version"]
+    defaults = yaml.safe_load((tmp_path / "roles/airflow_core/defaults/main.yml").read_text())
+    assert "3.99.1" in defaults["airflow_core_version"]
     assert "3.99.1" in (tmp_path / "roles/airflow_core/README.md").read_text()
 
 

@@ -392,6 +392,35 @@ def test_db_wait_of_each_container(render: Render) -> None:
     assert not problems, "\n".join(problems)
 
 
+def test_migration_job_reads_the_components_config_and_env(render: Render) -> None:
+    """The migration Job (airflow_core) runs with the scheduler's airflow.cfg (its own ConfigMap, the same file) and
+    environment, except the secrets `airflow db migrate` does not need; its image is the scheduler's."""
+    objects = render.objects
+    instance = _instance(objects)
+    jobs = [j for j in of_kind(objects, "Job") if name(j).split("/")[-1].startswith(f"{instance}-db-migrate-")]
+    assert len(jobs) == 1, f"expected one migration Job, got {[name(j) for j in jobs]}"
+    spec = pod_template(jobs[0])["spec"]
+    migrate = container(spec, "migrate") or {}
+    scheduler = container(pod_template(find_workload(objects, "Deployment", "scheduler"))["spec"], "scheduler") or {}
+    assert migrate.get("image") == scheduler.get("image")
+    configmaps = {name(c).split("/")[-1]: c for c in of_kind(objects, "ConfigMap")}
+    volume = next(v for v in spec["volumes"] if v["name"] == "config")
+    mount = next(m for m in migrate["volumeMounts"] if m["name"] == "config")
+    assert mount["mountPath"] == "/opt/airflow/airflow.cfg" and mount.get("subPath") == "airflow.cfg"
+    job_cfg = configmaps[volume["configMap"]["name"]]["data"]["airflow.cfg"]
+    assert job_cfg == configmaps[f"{instance}-config"]["data"]["airflow.cfg"], "the Job's airflow.cfg differs"
+    env = {e["name"]: e for e in migrate.get("env") or []}
+    scheduler_env = {e["name"]: e for e in scheduler.get("env") or []}
+    secrets_not_needed = {"AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API__SECRET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET"}
+    assert not secrets_not_needed & env.keys(), f"the migration gets secrets it does not need: {secrets_not_needed & env.keys()}"
+    same = {k for k in scheduler_env if k not in secrets_not_needed and not k.startswith("CONNECTION_CHECK_")}
+    assert {k: env.get(k) for k in same} == {k: scheduler_env[k] for k in same}
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]["valueFrom"]["secretKeyRef"] == {
+        "name": f"{instance}-metadata-db", "key": "connection"}
+    labels = pod_template(jobs[0])["metadata"]["labels"]
+    assert labels.get("airflow-k8s.io/db-client") == "true", "the NetworkPolicies let only db-client pods reach the DB"
+
+
 # ------------------------------------------------------------------------------------------ (f) checksums
 
 

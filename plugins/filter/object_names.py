@@ -21,6 +21,9 @@ def object_names(instance: str) -> dict[str, str]:
         "logs_claim": f"{instance}-logs",
         "postgres_data_claim": f"{instance}-postgres-data",
         "api_server_service": f"{instance}-api-server",
+        # ConfigMap airflow_core writes after a successful schema migration (Airflow version, alembic revision,
+        # time); its preflight refuses a lower version, a restore of an older backup replaces or deletes it.
+        "release_record": f"{instance}-release",
     }
 
 

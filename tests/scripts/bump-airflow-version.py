@@ -23,10 +23,7 @@ SOURCE = ("roles/airflow_core/defaults/main.yml", r"(airflow_core_version: \"\{\
 # (file or glob, regex whose group "v" is the version; every match in every file is one place)
 PLACES: list[tuple[str, str]] = [
     SOURCE,
-    ("roles/airflow_db/defaults/main.yml",
-     r"(airflow_db_airflow_version: \"\{\{ airflow_version \| default\(')(?P<v>" + VERSION_RE + r")('\))"),
     ("roles/airflow_core/meta/argument_specs.yml", r"(      airflow_core_version:\n(?:        .*\n)*?        default: \"?)(?P<v>" + VERSION_RE + r")(\"?\n)"),
-    ("roles/airflow_db/meta/argument_specs.yml", r"(      airflow_db_airflow_version:\n(?:        .*\n)*?        default: \"?)(?P<v>" + VERSION_RE + r")(\"?\n)"),
     # Inventories shipped with the collection and the Molecule scenarios' inventories
     ("inventories/*/group_vars/*/*.yml", r"(^airflow_version: \")(?P<v>" + VERSION_RE + r")(\")"),
     ("inventories/*/group_vars/*/*.yml", r"(^airflow_image_tag: .*default\(')(?P<v>" + VERSION_RE + r")(', true\))"),

@@ -87,6 +87,7 @@ def test_object_names() -> None:
         "logs_claim": "prod-logs",
         "postgres_data_claim": "prod-postgres-data",
         "api_server_service": "prod-api-server",
+        "release_record": "prod-release",
     }
     assert names["dags_claim"] == names["claim_prefix"] + "dags"
 
