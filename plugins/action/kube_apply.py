@@ -81,8 +81,12 @@ class _DiffDumper(yaml.SafeDumper):
 
 
 def _represent_str(dumper: yaml.SafeDumper, value: str):
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+    if "\n" not in value:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+    if dumper.analyze_scalar(value).allow_block:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    # YAML cannot write this text as a block (trailing spaces, tabs...): one list item per line, still a line diff
+    return dumper.represent_list(value.split("\n"))
 
 
 _DiffDumper.add_representer(str, _represent_str)

@@ -82,6 +82,9 @@ def test_diff_shows_a_changed_config_line_as_one_line() -> None:
                if line[:1] in "+-" and line[:3] not in ("+++", "---")]
     assert changed == ["-    parallelism = 64", "+    parallelism = 48"]
     assert kube_apply._diff_text({}) == ""  # a new object: everything is added
+    # a text YAML cannot write as a block (a line ending in a space) is still one line per line
+    shown = kube_apply._diff_text({"data": {"airflow.cfg": "[core]\nkey = \nother = 1\n"}})
+    assert shown.splitlines() == ["data:", "  airflow.cfg:", "  - '[core]'", "  - 'key = '", "  - other = 1", "  - ''"]
 
 
 def _validate(args: dict):
