@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import os
 
+import yaml
+
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
@@ -72,6 +74,31 @@ def _for_diff(obj: dict) -> dict:
         meta.pop(key, None)
     obj["metadata"] = meta
     return obj
+
+
+class _DiffDumper(yaml.SafeDumper):
+    """YAML of a diff: a text of several lines (airflow.cfg in a ConfigMap, a pod template) as a literal block."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str):
+    if "\n" not in value:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+    if dumper.analyze_scalar(value).allow_block:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    # YAML cannot write this text as a block (trailing spaces, tabs...): one list item per line, still a line diff
+    return dumper.represent_list(value.split("\n"))
+
+
+_DiffDumper.add_representer(str, _represent_str)
+
+
+def _diff_text(obj: dict) -> str:
+    """An object of a diff as YAML text, one line per line of each multi-line value: Ansible's callbacks then show
+    a line diff (the changed airflow.cfg line), whatever their result_format, instead of a JSON object where
+    airflow.cfg is one long string."""
+    if not obj:
+        return ""
+    return yaml.dump(obj, Dumper=_DiffDumper, default_flow_style=False, sort_keys=True, allow_unicode=True, width=1000)
 
 
 class ActionModule(ActionBase):
@@ -154,7 +181,8 @@ class ActionModule(ActionBase):
                 diff = res.get("diff")
                 if res.get("changed") and diff:
                     diffs.append({"before_header": _ref(obj), "after_header": _ref(obj),
-                                  "before": _for_diff(diff.get("before")), "after": _for_diff(diff.get("after"))})
+                                  "before": _diff_text(_for_diff(diff.get("before")) if diff.get("before") else {}),
+                                  "after": _diff_text(_for_diff(diff.get("after")))})
 
         if absent and args["apply"]:
             if kube:

@@ -70,6 +70,23 @@ def test_diff_leaves_out_what_the_server_changes() -> None:
     assert obj["metadata"]["generation"] == 4  # the input is not changed
 
 
+def test_diff_shows_a_changed_config_line_as_one_line() -> None:
+    """A ConfigMap's airflow.cfg is one string: the diff text puts each of its lines on a line of its own, so that
+    a line diff of before and after names the changed option alone."""
+    import difflib
+
+    before = {"kind": "ConfigMap", "data": {"airflow.cfg": "[core]\nparallelism = 64\nload_examples = False\n"}}
+    after = {"kind": "ConfigMap", "data": {"airflow.cfg": "[core]\nparallelism = 48\nload_examples = False\n"}}
+    changed = [line for line in difflib.unified_diff(kube_apply._diff_text(before).splitlines(),
+                                                      kube_apply._diff_text(after).splitlines(), lineterm="", n=0)
+               if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+    assert changed == ["-    parallelism = 64", "+    parallelism = 48"]
+    assert kube_apply._diff_text({}) == ""  # a new object: everything is added
+    # a text YAML cannot write as a block (a line ending in a space) is still one line per line
+    shown = kube_apply._diff_text({"data": {"airflow.cfg": "[core]\nkey = \nother = 1\n"}})
+    assert shown.splitlines() == ["data:", "  airflow.cfg:", "  - '[core]'", "  - 'key = '", "  - other = 1", "  - ''"]
+
+
 def _validate(args: dict):
     from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
