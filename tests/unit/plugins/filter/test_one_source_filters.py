@@ -87,6 +87,8 @@ def test_object_names() -> None:
         "logs_claim": "prod-logs",
         "postgres_data_claim": "prod-postgres-data",
         "api_server_service": "prod-api-server",
+        "core_secret": "prod-secrets",
+        "backup_claim": "prod-backup",
     }
     assert names["dags_claim"] == names["claim_prefix"] + "dags"
 
