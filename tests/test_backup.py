@@ -33,7 +33,7 @@ EXTERNAL = {
 ENV = {"POSTGRES_IMAGE": None}
 
 RUNS: dict[str, tuple[str, dict[str, Any]]] = {
-    "backup": ("playbooks/backup.yml", {"airflow_db_backup_reason": "upgrade-3.2.2-to-3.3.2"}),
+    "backup": ("playbooks/backup.yml", {"airflow_db_backup_reason": "upgrade-3.1.0-to-3.2.0"}),
     "external-off": ("playbooks/backup.yml", EXTERNAL),
     "external-on": ("playbooks/backup.yml", {**EXTERNAL, "airflow_db_backup_external": True}),
     "restore": ("playbooks/restore.yml", {"airflow_db_restore_dump": "20261206T040102Z-manual.dump"}),
@@ -80,7 +80,7 @@ def test_backup_renders_the_claim_and_a_pg_dump_job(renders) -> None:
     assert "pg_dump --format=custom" in main["args"][-1]
     env = {e["name"]: e for e in main["env"]}
     assert env["DATABASE_URI"]["valueFrom"]["secretKeyRef"] == {"name": NAMES["db_connection_secret"], "key": "connection"}
-    assert env["DUMP"]["value"].endswith("Z-upgrade-3.2.2-to-3.3.2.dump")
+    assert env["DUMP"]["value"].endswith("Z-upgrade-3.1.0-to-3.2.0.dump")
     assert env["KEEP"]["value"] == "5"
     assert job["metadata"]["annotations"]["airflow-k8s.io/backup-file"] == env["DUMP"]["value"]
     volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
