@@ -9,7 +9,9 @@ def object_names(instance: str) -> dict[str, str]:
     """Every name shared between roles, for an instance (the prefix of all its objects).
 
     claim_prefix + <volume key> is the name of a storage role's PersistentVolumeClaim; dags_claim and
-    logs_claim are the two that airflow_core mounts.
+    logs_claim are the two that airflow_core mounts. core_secret holds airflow_core's generated keys (fernet key,
+    JWT secret, API secret key, admin password), which airflow_db's backup and restore carry; backup_claim holds
+    airflow_db's database dumps.
     """
     if not isinstance(instance, str) or not instance:
         raise ValueError("object_names needs the instance name, a non-empty string")
@@ -24,6 +26,8 @@ def object_names(instance: str) -> dict[str, str]:
         # ConfigMap airflow_core writes after a successful schema migration (Airflow version, alembic revision,
         # time); its preflight refuses a lower version, a restore of an older backup replaces or deletes it.
         "release_record": f"{instance}-release",
+        "core_secret": f"{instance}-secrets",
+        "backup_claim": f"{instance}-backup",
     }
 
 

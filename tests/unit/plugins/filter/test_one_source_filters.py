@@ -88,6 +88,8 @@ def test_object_names() -> None:
         "postgres_data_claim": "prod-postgres-data",
         "api_server_service": "prod-api-server",
         "release_record": "prod-release",
+        "core_secret": "prod-secrets",
+        "backup_claim": "prod-backup",
     }
     assert names["dags_claim"] == names["claim_prefix"] + "dags"
 
