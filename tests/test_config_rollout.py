@@ -1,8 +1,8 @@
 """A configuration change reaches the pods: no --tags selection applies airflow.cfg, the worker pod template or the
 generated Secrets without the components that carry their checksum (and the other way round).
 
-airflow_core's rollout tags (_airflow_core_rollout_tags: airflow_core_config, airflow_core_secrets,
-airflow_core_workloads) select or drop the Secrets and the checksum, the config phase, the components and the waits
+airflow_core's rollout tags (_airflow_core_rollout_tags: airflow_core_migrate, airflow_core_config,
+airflow_core_secrets, airflow_core_workloads) select or drop the Secrets and the checksum, the config phase, the components and the waits
 together. Each tag combination below renders inventories/local (render.yml) and compares the phase files with a
 full render: the three rollout files come all or none, and every file a selection writes is the full render's file
 byte for byte (same checksum annotation, same airflow.cfg). One more render with a changed option shows the changed
@@ -96,7 +96,7 @@ def test_rollout_tags_are_written_the_same_everywhere() -> None:
     rollout = yaml.safe_load((core / "vars" / "main.yml").read_text())["_airflow_core_rollout_tags"]
     main = yaml.safe_load((core / "tasks" / "main.yml").read_text())
     for task in main:
-        if task.get("ansible.builtin.import_tasks") in ("secrets.yml", "wait_db.yml", "wait.yml"):
+        if task.get("ansible.builtin.import_tasks") in ("secrets.yml", "migrate.yml", "wait_db.yml", "wait.yml"):
             assert sorted(task["tags"]) == sorted(rollout), task
     wait_db = yaml.safe_load((core / "tasks" / "wait_db.yml").read_text())
     assert sorted(wait_db[0]["ansible.builtin.include_role"]["apply"]["tags"]) == sorted(rollout)
