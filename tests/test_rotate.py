@@ -27,7 +27,7 @@ RENDER_JOB = """
         public: true
     - name: Write the Job
       ansible.builtin.copy:
-        content: "{{ lookup('ansible.builtin.template', role_dir ~ '/templates/rotate/fernet-job.yaml.j2') }}"
+        content: "{{ lookup('ansible.builtin.template', role_dir ~ '/templates/rotate/job.yaml.j2') }}"
         dest: "{{ job_file }}"
         mode: "0644"
       delegate_to: localhost
