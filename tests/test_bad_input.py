@@ -118,6 +118,10 @@ CASES: list[Case] = [
          r"airflow_core_dags", (r"\bmode\b", r"\bs3\b", r"git-sync")),
     Case("admin-password-too-short", {"airflow_core_admin_password": "short"},
          r"airflow_core_admin_password", (r"at least 12",)),
+    Case("rotate-item-unknown", {"airflow_core_rotate": ["fernet"]},
+         r"airflow_core_rotate", (r"fernet", r"jwt_secret")),
+    Case("db-rotate-item-unknown", {"airflow_db_rotate": ["user"]},
+         r"airflow_db_rotate", (r"\buser\b", r"ca_bundle")),
     # One check task per role reports every failing rule, not only the first.
     Case("core-two-errors-reported-together", {"airflow_core_admin_password": "short", "airflow_core_admin_username": "a b"},
          r"airflow_core_admin_password", (r"at least 12", r"airflow_core_admin_username=\W*a b", r"2 input errors")),
