@@ -27,6 +27,7 @@ def job_report(job, pods=None, log_lines=None, time_limit: str = "", tail: int =
     state     absent, complete, failed or unfinished
     outcome   "does not exist", "completed", "failed: <the Failed condition's message>", "did not complete within
               <time_limit>"
+    unscheduled  why the scheduler could not place a pod (its PodScheduled condition)
     waiting   the pods' containers' waiting reasons (ImagePullBackOff...), comma separated
     terminated  reasons and exit codes of containers that ended with an error (OOMKilled, exit 137)
     errors    the log's error lines (exception summaries, FATAL, our scripts' own messages)
@@ -60,9 +61,15 @@ def job_report(job, pods=None, log_lines=None, time_limit: str = "", tail: int =
         for s in statuses
         for t in [((s.get("state") or {}).get("terminated") or (s.get("lastState") or {}).get("terminated") or {})]
         if t and t.get("exitCode") not in (None, 0)})
+    # A pod the scheduler could not place ("0/3 nodes are available: 3 Insufficient cpu.") has no container yet.
+    unscheduled = sorted({(c.get("message") or c.get("reason") or "").strip() for pod in pods
+                          for c in (pod.get("status") or {}).get("conditions") or []
+                          if c.get("type") == "PodScheduled" and c.get("status") == "False"} - {""})
     errors = [line for line in lines if _ERROR_LINE.search(line)]
     last = lines[-tail:] if tail > 0 else []
     text = [outcome + "."]
+    if unscheduled:
+        text.append(_sentence(f"Pod not scheduled: {' '.join(unscheduled)}"))
     if waiting:
         text.append(f"Container waiting: {', '.join(waiting)}.")
     if terminated:
@@ -71,7 +78,7 @@ def job_report(job, pods=None, log_lines=None, time_limit: str = "", tail: int =
         text.append(_sentence(f"Error: {errors[-1]}"))
     if state != "complete":
         text.append(_sentence("Last log lines: " + (" | ".join(last) if last else "(no log)")))
-    return {"state": state, "outcome": outcome, "waiting": ", ".join(waiting), "terminated": ", ".join(terminated),
+    return {"state": state, "outcome": outcome, "unscheduled": " ".join(unscheduled), "waiting": ", ".join(waiting), "terminated": ", ".join(terminated),
             "errors": errors, "tail": last, "text": " ".join(text)}
 
 

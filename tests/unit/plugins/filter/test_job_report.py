@@ -58,3 +58,13 @@ def test_a_container_killed_for_memory_is_named():
     assert report["outcome"] == "failed: no reason given"
     assert report["terminated"] == "OOMKilled (exit 137)"
     assert "Container ended: OOMKilled (exit 137)." in report["text"]
+
+
+def test_a_pod_no_node_could_take_is_named():
+    pods = [{"status": {"phase": "Pending", "conditions": [
+        {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+         "message": "0/1 nodes are available: 1 Insufficient cpu."}]}}]
+    report = job_report(_job(), pods=pods, time_limit="600 s (airflow_core_migration.timeout)")
+    assert report["unscheduled"] == "0/1 nodes are available: 1 Insufficient cpu."
+    assert report["text"] == ("did not complete within 600 s (airflow_core_migration.timeout). Pod not scheduled: "
+                              "0/1 nodes are available: 1 Insufficient cpu. Last log lines: (no log).")
