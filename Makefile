@@ -73,7 +73,7 @@ bench: venv ## benchmarks on the kind cluster -> docs/benchmarks/<date>.json and
 cluster: ## build (cached) and start the kind cluster only
 	tests/kind/up.sh
 
-images: ## build (cached) the images: Airflow, Postgres, and git-sync + git server for the tests
+images: ## build (cached) the images: Airflow, Postgres, git-sync + git server and the statsd exporter for the tests
 	tests/images/build.sh all
 
 clean: ## remove local state (the cluster stays: make down)
