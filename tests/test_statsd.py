@@ -18,8 +18,9 @@ import pytest
 import yaml
 
 from lib import kubeval, pss
-from lib.ansible_run import RENDER_PLAYBOOK, manifest_files, run_playbook
+from lib.ansible_run import REPO, RENDER_PLAYBOOK, manifest_files, run_playbook
 from lib.manifests import container, load_documents, name, of_kind, pod_template, worker_pod_templates
+from lib.specs import load_yaml
 
 Obj = dict[str, Any]
 
@@ -334,3 +335,21 @@ def test_statsd_objects_validate(renders: dict[str, list[Obj]], version: str) ->
     errors = [f"{o['kind']} {name(o)}: {r}" for o in renders["full"] if "statsd" in name(o)
               for r in [kubeval.validate(o, version)] if r]
     assert not errors, errors
+
+
+def _versions_env() -> dict[str, str]:
+    """tests/images/versions.env as bash reads it (KEY=value, $KEY of an earlier line expanded)."""
+    values: dict[str, str] = {}
+    for line in (REPO / "tests" / "images" / "versions.env").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            values[key] = re.sub(r"\$\{?(\w+)\}?", lambda m: values[m.group(1)], value)
+    return values
+
+
+def test_offline_exporter_is_the_role_default_version() -> None:
+    """The exporter built offline (tests/images/build.sh statsd-exporter) is the version of the role's default image."""
+    env = _versions_env()
+    default = load_yaml(REPO / "roles" / "airflow_core" / "defaults" / "main.yml")["airflow_core_statsd"]["image"]
+    assert default == env["UPSTREAM_STATSD_EXPORTER_IMAGE"]
+    assert default.endswith(":v" + env["STATSD_EXPORTER_VERSION"])
