@@ -55,7 +55,7 @@ contract: venv ## unit tests against kubernetes.core 6.0.0 and the newest 6.x; a
 render-tests: venv ## render.yml for every inventory (checkout and installed tarball): schemas, Pod Security, secrets, bad input
 	$(BIN)/pytest -q tests/test_render.py tests/test_bad_input.py tests/test_argument_specs.py tests/test_no_log.py tests/test_unreachable_cluster.py \
 		tests/test_render_dir.py tests/test_site_summary.py tests/test_installed_collection.py tests/test_one_source.py \
-		tests/test_config_rollout.py tests/test_backup.py tests/test_rotate.py
+		tests/test_config_rollout.py tests/test_backup.py tests/test_rotate.py tests/test_statsd.py
 
 build: venv ## ansible-galaxy collection build
 	mkdir -p .work/dist
@@ -73,7 +73,7 @@ bench: venv ## benchmarks on the kind cluster -> docs/benchmarks/<date>.json and
 cluster: ## build (cached) and start the kind cluster only
 	tests/kind/up.sh
 
-images: ## build (cached) the images: Airflow, Postgres, and git-sync + git server for the tests
+images: ## build (cached) the images: Airflow, Postgres, git-sync + git server and the statsd exporter for the tests
 	tests/images/build.sh all
 
 clean: ## remove local state (the cluster stays: make down)

@@ -122,6 +122,13 @@ CASES: list[Case] = [
          r"airflow_core_rotate", (r"fernet", r"jwt_secret")),
     Case("db-rotate-item-unknown", {"airflow_db_rotate": ["user"]},
          r"airflow_db_rotate", (r"\buser\b", r"ca_bundle")),
+    Case("statsd-without-legacy-names", {"airflow_core_statsd": {"enabled": True},
+                                         "airflow_core_config": {"metrics": {"legacy_names_on": "False"}}},
+         r"airflow_core_config\.metrics\.legacy_names_on", (r"False", r"legacy metric names")),
+    Case("statsd-service-monitor-interval", {"airflow_core_statsd": {"enabled": True, "service_monitor_interval": "30 seconds"}},
+         r"airflow_core_statsd\.service_monitor_interval", (r"30 seconds", r"Prometheus duration")),
+    Case("statsd-extra-mapping-without-match", {"airflow_core_statsd": {"enabled": True, "extra_mappings": [{"name": "x"}]}},
+         r"airflow_core_statsd\.extra_mappings", (r"match",)),
     # One check task per role reports every failing rule, not only the first.
     Case("core-two-errors-reported-together", {"airflow_core_admin_password": "short", "airflow_core_admin_username": "a b"},
          r"airflow_core_admin_password", (r"at least 12", r"airflow_core_admin_username=\W*a b", r"2 input errors")),

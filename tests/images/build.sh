@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Build (or reuse) the container images the test cluster runs, and record their references in
 # <repo>/.work/images.env as AIRFLOW_IMAGE=..., POSTGRES_IMAGE=..., GIT_SYNC_IMAGE=... and
-# GIT_SERVER_IMAGE=... (the last two serve the git-sync Molecule scenario). `airflow-previous` builds
+# GIT_SERVER_IMAGE=... (the last two serve the git-sync Molecule scenario) and STATSD_EXPORTER_IMAGE=... (the
+# statsd exporter of airflow_core_statsd, built from its Go module). `airflow-previous` builds
 # the previous Airflow release (AIRFLOW_PREVIOUS_VERSION) for the upgrade scenario, recorded as
 # AIRFLOW_PREVIOUS_IMAGE; `all` does not build it.
 #
-# Usage: tests/images/build.sh [airflow|airflow-previous|postgres|git-sync|git-server|all]  (default: all)
+# Usage: tests/images/build.sh [airflow|airflow-previous|postgres|git-sync|git-server|statsd-exporter|all]  (default: all)
 #
 # Offline (no container registry reachable, the normal case here): each image is a Debian
 # bookworm rootfs made with mmdebstrap (minbase), customised in a chroot and `docker import`ed.
@@ -46,7 +47,7 @@ run_stage() {
   log "stage $name: done in $(elapsed "$t0")s"
 }
 
-usage() { sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 # ---------------------------------------------------------------- helpers
 
@@ -401,6 +402,99 @@ smoke_git_server() {
   [[ "$rc" == 0 ]] || die "git server in $1 failed its smoke test"
 }
 
+# ---------------------------------------------------------------- statsd exporter
+
+# The Go module github.com/prometheus/statsd_exporter at STATSD_EXPORTER_VERSION, built static (CGO off) with the Go
+# toolchain the cluster scripts use (tests/kind/lib.sh: need_go) and the Go module proxy. The image holds the binary,
+# passwd/group (nobody 65534) and an empty /tmp: no Debian rootfs, so a cold build is the go build (~35 s with an
+# empty module and build cache) and a one-second import.
+build_statsd_exporter_binary() {
+  local out="$1" v="$STATSD_EXPORTER_VERSION"
+  (
+    # shellcheck source=../kind/lib.sh
+    source "$IMAGES_DIR/../kind/lib.sh"
+    need_go
+    local bin
+    bin="$(mktemp -d)"
+    CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-buildvcs=false GOBIN="$bin" go install -trimpath \
+      -ldflags "-s -w -X github.com/prometheus/common/version.Version=$v -X github.com/prometheus/common/version.Revision=v$v -X github.com/prometheus/common/version.Branch=v$v -X github.com/prometheus/common/version.BuildUser=airflow-k8s" \
+      "github.com/prometheus/statsd_exporter@v$v"
+    install -D -m 0755 "$bin/statsd_exporter" "$out"
+    rm -rf "$bin"
+  )
+}
+
+statsd_exporter_rootfs() {
+  local dir="$1" bin="$2"
+  rm -rf "$dir"
+  install -d -m 0755 "$dir/bin" "$dir/etc"
+  install -d -m 1777 "$dir/tmp"
+  install -m 0755 "$bin" "$dir/bin/statsd_exporter"
+  install -m 0644 "$IMAGES_DIR/statsd-exporter/passwd" "$dir/etc/passwd"
+  install -m 0644 "$IMAGES_DIR/statsd-exporter/group" "$dir/etc/group"
+  touch "$dir.complete"
+}
+
+build_statsd_exporter() {
+  local hash ref dir
+  hash="$(inputs_hash statsd-exporter)"
+  ref="$IMAGE_PREFIX/statsd-exporter:$STATSD_EXPORTER_VERSION-$hash"
+  if image_exists "$ref"; then
+    log "statsd-exporter: $ref exists, skipping build"
+    record STATSD_EXPORTER_IMAGE "$ref"
+    return
+  fi
+  dir="$WORK/statsd-exporter-$hash.rootfs"
+  prune_rootfs statsd-exporter "$dir"
+  if [[ -e "$dir.complete" ]]; then
+    log "statsd-exporter: reusing rootfs $dir"
+  else
+    local bin="$WORK/statsd-exporter-$hash.bin"
+    run_stage "statsd-exporter go build (v$STATSD_EXPORTER_VERSION)" build_statsd_exporter_binary "$bin"
+    statsd_exporter_rootfs "$dir" "$bin"
+    rm -f "$bin"
+  fi
+  run_stage "statsd-exporter docker import" docker_import "$dir" "$ref" \
+    --change 'USER 65534:65534' \
+    --change 'WORKDIR /tmp' \
+    --change 'EXPOSE 9102 9125 9125/udp' \
+    --change 'ENTRYPOINT ["/bin/statsd_exporter"]' \
+    --change "LABEL org.opencontainers.image.title=airflow-k8s-statsd-exporter org.opencontainers.image.version=$STATSD_EXPORTER_VERSION airflow-k8s.inputs-hash=$hash airflow-k8s.image=statsd-exporter"
+  run_stage "statsd-exporter smoke test" smoke_statsd_exporter "$ref"
+  record STATSD_EXPORTER_IMAGE "$ref"
+  prune_images "$ref" statsd-exporter
+  log "statsd-exporter: built $ref"
+}
+
+# --version, then a real exchange as the image's own user with no capabilities: a mapping file that makes a label of a
+# name part, one statsd line over UDP from this host, and the mapped sample read back from /metrics.
+smoke_statsd_exporter() {
+  local got name="airflow-k8s-statsd-smoke-$$" ip rc=0 i metrics="" cfg
+  got="$(docker run --rm "$1" --version 2>&1 | head -n1)"
+  [[ "$got" == *"version $STATSD_EXPORTER_VERSION "* ]] || die "statsd_exporter --version in $1 printed '$got'"
+  cfg="$(mktemp -d)"
+  printf 'mappings:\n  - match: smoke.*.hits\n    name: smoke_hits\n    labels: {dag_id: "$1"}\n' >"$cfg/mapping.yml"
+  chmod 0755 "$cfg" && chmod 0644 "$cfg/mapping.yml"
+  docker run -d --name "$name" --cap-drop ALL --security-opt no-new-privileges -v "$cfg:/cfg:ro" "$1" \
+    --statsd.mapping-config=/cfg/mapping.yml >/dev/null
+  ip="$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$name")"
+  for i in $(seq 1 50); do
+    if [[ -n "$ip" ]] && curl -fsS -m 2 "http://$ip:9102/metrics" >/dev/null 2>&1; then break; fi
+    sleep 0.2
+  done
+  printf 'smoke.my_dag.hits:3|c\n' >"/dev/udp/$ip/9125" || rc=$?
+  for i in $(seq 1 25); do
+    metrics="$(curl -fsS -m 2 "http://$ip:9102/metrics" 2>/dev/null)" || true
+    grep -q '^smoke_hits{dag_id="my_dag"} 3$' <<<"$metrics" && break
+    sleep 0.2
+  done
+  grep -q '^smoke_hits{dag_id="my_dag"} 3$' <<<"$metrics" || rc=1
+  [[ "$rc" == 0 ]] || docker logs "$name" >&2 || true
+  docker rm -f "$name" >/dev/null
+  rm -rf "$cfg"
+  [[ "$rc" == 0 ]] || die "statsd exporter in $1 failed its smoke test (no smoke_hits{dag_id=\"my_dag\"} 3 on /metrics)"
+}
+
 # ---------------------------------------------------------------- upstream (online)
 
 pull_upstream() {
@@ -410,6 +504,7 @@ pull_upstream() {
     airflow-previous) ref="$UPSTREAM_AIRFLOW_PREVIOUS_IMAGE" key=AIRFLOW_PREVIOUS_IMAGE ;;
     postgres) ref="$UPSTREAM_POSTGRES_IMAGE" key=POSTGRES_IMAGE ;;
     git-sync) ref="$UPSTREAM_GIT_SYNC_IMAGE" key=GIT_SYNC_IMAGE ;;
+    statsd-exporter) ref="$UPSTREAM_STATSD_EXPORTER_IMAGE" key=STATSD_EXPORTER_IMAGE ;;
     git-server) build_git_server; return ;; # no upstream image: built from Debian either way
   esac
   if image_exists "$ref"; then
@@ -425,8 +520,8 @@ pull_upstream() {
 main() {
   local target="${1:-all}" t0 names
   case "$target" in
-    airflow | airflow-previous | postgres | git-sync | git-server) names=("$target") ;;
-    all) names=(airflow postgres git-sync git-server) ;;
+    airflow | airflow-previous | postgres | git-sync | git-server | statsd-exporter) names=("$target") ;;
+    all) names=(airflow postgres git-sync git-server statsd-exporter) ;;
     -h | --help) usage; return 0 ;;
     *) usage >&2; die "unknown target '$target'" ;;
   esac

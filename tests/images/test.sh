@@ -110,6 +110,7 @@ test_airflow() {
     af sh -c 'stat -c %u:%g:%a /opt/airflow /opt/airflow/dags /opt/airflow/logs | xargs'
   check "providers cncf.kubernetes and postgres import" \
     af python -c "import airflow.providers.cncf.kubernetes, airflow.providers.postgres, psycopg2; print('ok')"
+  check "the statsd client ([metrics] statsd_on) imports" af python -c "import statsd; print(statsd.StatsClient)"
   check "provider versions" af sh -c 'pip list 2>/dev/null | grep -E "^apache-airflow-providers-(cncf-kubernetes|postgres) "'
   check "tar, git, dumb-init present" af sh -c 'tar --version | head -1 && git --version && /usr/bin/dumb-init --version'
   check "python is Debian's 3.11" expect_eq "/usr/bin/python3.11" af python -c 'import os,sys; print(os.path.realpath(sys.executable))'

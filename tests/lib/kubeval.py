@@ -16,6 +16,7 @@ CUSTOM_RESOURCES = frozenset(
     {
         ("external-secrets.io/v1", "ExternalSecret"),
         ("core.libopenstorage.org/v1", "StorageCluster"),
+        ("monitoring.coreos.com/v1", "ServiceMonitor"),
     }
 )
 

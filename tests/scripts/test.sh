@@ -37,7 +37,7 @@ case " ${scenarios} " in
 esac
 . tests/scripts/env.sh
 stage kind-cluster tests/kind/up.sh "${AIRFLOW_IMAGE}" "${POSTGRES_IMAGE}" "${GIT_SYNC_IMAGE:-}" "${GIT_SERVER_IMAGE:-}" \
-  "${AIRFLOW_PREVIOUS_IMAGE:-}"
+  "${AIRFLOW_PREVIOUS_IMAGE:-}" "${STATSD_EXPORTER_IMAGE:-}"
 . tests/scripts/env.sh
 stage cluster-smoke pytest -q tests/cluster
 stage browser tests/scripts/install-browser.sh
