@@ -97,7 +97,7 @@ def test_bad_existing_secrets_are_refused_before_anything_is_written(tmp_path: P
     out = result.output
     for phrase in ('names a Secret that is not a valid object name ("Airflow_Admin")',
                    'names a key that cannot be a Secret key ("bad key")',
-                   "airflow_core_admin_password are both set"):
+                   "and airflow_core_admin_password are both set"):
         assert phrase in out, f"{phrase!r} not in:\n{result.tail()}"
     assert "a-password-from-the-inventory" not in out
 
