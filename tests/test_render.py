@@ -364,6 +364,104 @@ def test_worker_template_matches_scheduler(render: Render) -> None:
     assert not problems, "\n".join(problems)
 
 
+# ------------------------------------------------------------------------------------------ (e2) secrets per component
+
+SECURITY_DOC = REPO / "docs" / "security.md"
+SECRET_ENV_OF = {
+    "database URL": "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+    "fernet key": "AIRFLOW__CORE__FERNET_KEY",
+    "JWT secret": "AIRFLOW__API_AUTH__JWT_SECRET",
+    "API secret key": "AIRFLOW__API__SECRET_KEY",
+    "admin password": "AIRFLOW_K8S_ADMIN_PASSWORD",  # the api-server's init container (simple auth manager)
+}
+SECRETS_IN_CFG = (("core", "fernet_key"), ("database", "sql_alchemy_conn"), ("api", "secret_key"), ("api_auth", "jwt_secret"))
+
+
+def secrets_table() -> dict[str, dict[str, bool]]:
+    """docs/security.md's table "Which component holds which secret": pod -> secret -> holds it."""
+    text = SECURITY_DOC.read_text()
+    body = text.split("<!-- BEGIN SECRETS -->", 1)[1].split("<!-- END SECRETS -->", 1)[0]
+    table: dict[str, dict[str, bool]] = {}
+    for line in body.strip().splitlines()[2:]:
+        pod, secret, holds, _why = (cell.strip() for cell in line.strip().strip("|").split("|", 3))
+        assert holds in ("yes", "no") and secret in SECRET_ENV_OF, f"docs/security.md: bad row {line!r}"
+        table.setdefault(pod, {})[secret] = holds == "yes"
+    return table
+
+
+def test_secrets_table_covers_every_pod_and_secret() -> None:
+    table = secrets_table()
+    assert set(table) == {"scheduler", "api-server", "dag-processor", "triggerer", "worker"}
+    assert all(set(row) == set(SECRET_ENV_OF) for row in table.values())
+    assert not any(table["worker"].values()), "worker pods hold no secret"
+
+
+def _pod_secret_envs(spec: Obj) -> set[str]:
+    """Environment variables from Secrets in any container of a pod, and the plain ones that carry a secret."""
+    names: set[str] = set()
+    for c in (spec.get("initContainers") or []) + (spec.get("containers") or []):
+        names |= {e["name"] for e in c.get("env") or [] if "secretKeyRef" in (e.get("valueFrom") or {})}
+        names |= checks.secret_env_names(c)
+    return names
+
+
+def test_each_component_holds_only_the_secrets_of_the_table(render: Render) -> None:
+    table = secrets_table()
+    problems = []
+    pods: dict[str, Obj] = {}
+    for pod in ("scheduler", "api-server", "dag-processor", "triggerer"):
+        deployment = find_workload(render.objects, "Deployment", pod)
+        if deployment is not None:
+            pods[pod] = pod_template(deployment)["spec"]
+    (_, worker), = worker_pod_templates(render.objects)
+    pods["worker"] = worker["spec"]
+    assert {"scheduler", "api-server", "dag-processor", "worker"} <= pods.keys()
+    simple_auth = any(c["name"] == "auth-passwords" for c in pods["api-server"].get("initContainers") or [])
+    for pod, spec in pods.items():
+        held = _pod_secret_envs(spec)
+        for secret, env in SECRET_ENV_OF.items():
+            if secret == "admin password" and not simple_auth:
+                expected = False
+            else:
+                expected = table[pod][secret]
+            if (env in held) != expected:
+                problems.append(f"{pod}: {'lacks' if expected else 'holds'} the {secret} ({env})")
+        unexplained = held - set(SECRET_ENV_OF.values())
+        if unexplained:
+            problems.append(f"{pod}: secrets the table does not list: {sorted(unexplained)}")
+    # Worker pods: nothing from a Secret at all (no envFrom, no Secret volume), no token unless asked for
+    spec = pods["worker"]
+    for c in (spec.get("initContainers") or []) + spec["containers"]:
+        if c["name"] == "base" and [s for s in c.get("envFrom") or [] if "secretRef" in s]:
+            problems.append("worker: envFrom a Secret")
+    secret_volumes = [v["name"] for v in spec.get("volumes") or [] if "secret" in v or "projected" in v]
+    if secret_volumes:
+        problems.append(f"worker: Secret volumes {secret_volumes}")
+    rbac = {name(a).split("/")[-1]: a for a in of_kind(render.objects, "ServiceAccount")}
+    worker_sa = rbac.get(spec.get("serviceAccountName", ""), {})
+    if spec.get("automountServiceAccountToken") is not worker_sa.get("automountServiceAccountToken", False):
+        problems.append("worker: automountServiceAccountToken differs from its ServiceAccount's")
+    assert not problems, "\n".join(problems)
+
+
+def test_airflow_cfg_holds_no_secret(render: Render) -> None:
+    """Every airflow.cfg (the components', the migration's; worker pods mount the components' one) holds no secret:
+    secrets reach pods from Secrets only."""
+    import configparser
+
+    found = []
+    for cm in of_kind(render.objects, "ConfigMap"):
+        for key, text in (cm.get("data") or {}).items():
+            if not key.endswith(".cfg"):
+                continue
+            cfg = configparser.ConfigParser(interpolation=None)
+            cfg.read_string(text)
+            found += [f"{name(cm)}/{key}: [{s}] {k}" for s, k in SECRETS_IN_CFG if cfg.has_option(s, k)]
+            if not cfg.get("core", "execution_api_server_url", fallback="").endswith("/execution/"):
+                found.append(f"{name(cm)}/{key}: no [core] execution_api_server_url (worker pods need it)")
+    assert not found, "\n".join(found)
+
+
 def _db_wait(c: Obj) -> tuple[str | None, str | None]:
     env = {e["name"]: e.get("value") for e in c.get("env") or []}
     return env.get("CONNECTION_CHECK_MAX_COUNT"), env.get("CONNECTION_CHECK_SLEEP_TIME")

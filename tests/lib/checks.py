@@ -18,14 +18,30 @@ REDACTED_ANNOTATION = "airflow-k8s.io/redacted"
 # template is immutable (migration Jobs are named per Airflow version instead).
 ROLLING_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 
+# The environment variables that carry a secret (docs/security.md, "Which component holds which secret"): worker
+# pods get none of them, nor their _CMD / _SECRET forms.
+SECRET_ENV = frozenset({
+    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+    "AIRFLOW__CORE__FERNET_KEY",
+    "AIRFLOW__API_AUTH__JWT_SECRET",
+    "AIRFLOW__API__SECRET_KEY",
+})
 # Documented differences between the scheduler container and the worker template's `base` container.
 # Worker-only: CONNECTION_CHECK_MAX_COUNT=0 skips the image entrypoint's DB check before every task.
 WORKER_ONLY_ENV = frozenset({"CONNECTION_CHECK_MAX_COUNT"})
-SCHEDULER_ONLY_ENV: frozenset[str] = frozenset()
+# Scheduler-only: the secrets (worker pods hold none).
+SCHEDULER_ONLY_ENV: frozenset[str] = SECRET_ENV
 ENV_VALUE_MAY_DIFFER: frozenset[str] = frozenset()
 WORKER_ONLY_MOUNTS: frozenset[str] = frozenset()
-# The scheduler reads the worker pod template from this folder; worker pods are made from it.
-SCHEDULER_ONLY_MOUNTS = frozenset({"/opt/airflow/pod_templates"})
+# The scheduler reads the worker pod template from this folder; worker pods are made from it. The database's CA
+# bundle is for database clients; worker pods do not open the database.
+SCHEDULER_ONLY_MOUNTS = frozenset({"/opt/airflow/pod_templates", "/opt/airflow/db-ca"})
+
+
+def secret_env_names(c: Obj) -> set[str]:
+    """The secret-carrying environment variables of a container (SECRET_ENV, plain or as _CMD / _SECRET)."""
+    return {e["name"] for e in c.get("env") or []
+            if e["name"] in SECRET_ENV or e["name"].removesuffix("_CMD").removesuffix("_SECRET") in SECRET_ENV}
 
 
 def secret_problems(objects: list[Obj]) -> list[str]:
@@ -96,6 +112,8 @@ def worker_template_problems(objects: list[Obj]) -> list[str]:
         problems.append("imagePullSecrets differ")
 
     w_env, s_env = _env(base), _env(sched)
+    if secret_env_names(base):
+        problems.append(f"the worker holds secrets: {sorted(secret_env_names(base))}")
     missing = set(s_env) - set(w_env) - SCHEDULER_ONLY_ENV
     extra = set(w_env) - set(s_env) - WORKER_ONLY_ENV
     if missing:

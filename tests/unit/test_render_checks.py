@@ -15,10 +15,10 @@ Obj = dict[str, Any]
 IMAGE = "apache/airflow:3.3.2"
 POD_SC = {"runAsNonRoot": True, "runAsUser": 50000, "fsGroup": 0, "seccompProfile": {"type": "RuntimeDefault"}}
 CONTAINER_SC = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
-ENV = [
+SECRET_ENV = [
     {"name": "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "valueFrom": {"secretKeyRef": {"name": "airflow-metadata-db", "key": "connection"}}},
-    {"name": "AIRFLOW_HOME", "value": "/opt/airflow"},
 ]
+ENV = [{"name": "AIRFLOW_HOME", "value": "/opt/airflow"}, {"name": "TZ", "value": "UTC"}]
 MOUNTS = [{"name": "logs", "mountPath": "/opt/airflow/logs"}, {"name": "config", "mountPath": "/opt/airflow/airflow.cfg", "subPath": "airflow.cfg", "readOnly": True}]
 VOLUMES = [{"name": "logs", "persistentVolumeClaim": {"claimName": "airflow-logs"}}, {"name": "config", "configMap": {"name": "airflow-config"}}]
 
@@ -41,7 +41,7 @@ def objects() -> list[Obj]:
             "spec": {
                 "serviceAccountName": "airflow-scheduler", "securityContext": POD_SC,
                 "containers": [{"name": "scheduler", "image": IMAGE, "imagePullPolicy": "IfNotPresent", "securityContext": CONTAINER_SC,
-                                "env": ENV, "volumeMounts": MOUNTS + [{"name": "pod-template", "mountPath": "/opt/airflow/pod_templates"}]}],
+                                "env": SECRET_ENV + ENV, "volumeMounts": MOUNTS + [{"name": "pod-template", "mountPath": "/opt/airflow/pod_templates"}]}],
                 "volumes": VOLUMES + [{"name": "pod-template", "configMap": {"name": "airflow-pod-template"}}],
             },
         }},
@@ -90,8 +90,11 @@ WORKER_DRIFT: dict[str, tuple[Callable[[list[Obj]], None], str]] = {
     "pull policy": (mutate_worker(lambda p: base(p).update(imagePullPolicy="Always")), "imagePullPolicy"),
     "env missing": (mutate_worker(lambda p: base(p)["env"].pop(0)), "env the worker lacks"),
     "env extra": (mutate_worker(lambda p: base(p)["env"].append({"name": "X", "value": "1"})), "only the worker"),
-    "env other secret": (mutate_worker(lambda p: base(p)["env"][0]["valueFrom"]["secretKeyRef"].update(name="other")),
-                         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"),
+    "env other value": (mutate_worker(lambda p: base(p)["env"][0].update(value="/tmp")), "env AIRFLOW_HOME"),
+    "worker holds a secret": (mutate_worker(lambda p: base(p)["env"].append(copy.deepcopy(SECRET_ENV[0]))),
+                              "the worker holds secrets"),
+    "worker holds a secret command": (mutate_worker(lambda p: base(p)["env"].append(
+        {"name": "AIRFLOW__CORE__FERNET_KEY_CMD", "value": "cat /x"})), "AIRFLOW__CORE__FERNET_KEY_CMD"),
     "mount missing": (mutate_worker(lambda p: base(p)["volumeMounts"].pop(0)), "missing in the worker"),
     "mount other claim": (mutate_worker(lambda p: p["spec"]["volumes"][0]["persistentVolumeClaim"].update(claimName="x")),
                           "mount /opt/airflow/logs"),
