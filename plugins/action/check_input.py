@@ -15,8 +15,11 @@ import typing as t
 from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.airflow_k8s.platform.plugins.plugin_utils import core_version
+from ansible.template import is_trusted_as_template, trust_as_template
 
+from ansible_collections.airflow_k8s.platform.plugins.plugin_utils import core_version, input_rules
+
+_ARGS = frozenset(("checks", "types", "literal"))
 _KEYS = frozenset(("that", "msg", "when"))
 
 
@@ -77,10 +80,24 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
         checks = self._task.args.get("checks")
-        unknown = sorted(set(self._task.args) - {"checks"})
+        unknown = sorted(set(self._task.args) - _ARGS)
         problems = check_spec(checks) + ([f"unknown arguments {unknown}"] if unknown else [])
+        literal = self._task.args.get("literal", [])
+        if not isinstance(literal, list) or not all(isinstance(n, str) for n in literal):
+            problems.append("literal must be a list of variable names")
         if problems:
             return {**result, "failed": True, "msg": "check_input: " + "; ".join(problems)}
+
+        # Before any rule: values that are templates, and strings where the argument spec says bool/int/float. The rules
+        # below would evaluate such values (or fail on them with errors that name no variable).
+        early = self._literal_problems(literal, task_vars or {}) + self._type_problems(self._task.args.get("types"), task_vars or {})
+        if early:
+            result["changed"] = False
+            result["failed"] = True
+            result["failures"] = early
+            result["msg"] = early[0] if len(early) == 1 else (
+                f"{len(early)} input errors:\n" + "\n".join(f"- {f}" for f in early))
+            return result
 
         failures: list[str] = []
         evaluated = 0
@@ -106,6 +123,27 @@ class ActionModule(ActionBase):
         else:
             result["msg"] = f"{evaluated} checks passed"
         return result
+
+    def _literal_problems(self, names: list[str], task_vars: dict[str, t.Any]) -> list[str]:
+        problems: list[str] = []
+        for name in names:
+            if name in task_vars:
+                problems += input_rules.template_problems(name, task_vars[name], is_trusted_as_template)
+        return problems
+
+    def _type_problems(self, entry_point: t.Any, task_vars: dict[str, t.Any]) -> list[str]:
+        """Real bool/int/float values for every option of the role's entry point (types: <entry point>)."""
+        if not entry_point:
+            return []
+        role = getattr(self._task, "_role", None)
+        if role is None:
+            raise AnsibleError("check_input: types needs a task of a role (it reads the role's meta/argument_specs.yml)")
+        options = input_rules.spec_options(role._role_path, str(entry_point))
+        values = {}
+        for name in options:
+            if name in task_vars:
+                values[name] = self._templar.template(trust_as_template("{{ " + name + " }}"))
+        return input_rules.type_problems(options, values)
 
     def _holds(self, condition: t.Any) -> bool:
         if isinstance(condition, bool):
