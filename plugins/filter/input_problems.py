@@ -15,9 +15,11 @@ def input_problems(value, kind: str, name: str, reserved=(), forbidden=()) -> li
         return input_rules.config_problems(value, name)
     if kind == "env":
         return input_rules.env_problems(value, reserved, name, forbidden)
+    if kind == "names":
+        return input_rules.name_problems(value)
     if kind == "resources":
         return input_rules.resources_problems(value, name)
-    raise AnsibleFilterError(f"input_problems: unknown kind {kind!r} (config, env, resources)")
+    raise AnsibleFilterError(f"input_problems: unknown kind {kind!r} (config, env, resources, names)")
 
 
 class FilterModule:

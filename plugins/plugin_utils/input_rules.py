@@ -43,6 +43,14 @@ def _show(value: t.Any) -> str:
         return repr(value)
 
 
+def _type_word(value: t.Any) -> str:
+    for kind, word in ((bool, "boolean"), (int, "number"), (float, "number"), (str, "string"), (dict, "dictionary"),
+                       ((list, tuple), "list")):
+        if isinstance(value, kind):
+            return word
+    return "null" if value is None else "value"
+
+
 def _wrong_scalar(kind: str, value: t.Any) -> bool:
     if value is None:
         return False
@@ -55,10 +63,7 @@ def _wrong_scalar(kind: str, value: t.Any) -> bool:
 
 def _message(path: str, kind: str, value: t.Any, top: str, secret: bool) -> str:
     shown = "(a value, not shown)" if secret else _show(value)
-    given = {"str": "string", "int": "number", "float": "number", "bool": "boolean", "dict": "dictionary",
-             "list": "list"}.get(next((k for k in ("bool", "int", "float", "str", "dict", "list")
-                                       if isinstance(value, {"bool": bool, "int": int, "float": float, "str": str,
-                                                             "dict": dict, "list": (list, tuple)}[k])), ""), "value")
+    given = _type_word(value)
     example = {"bool": "false", "int": "8080", "float": "1.5"}[kind]
     word = {"bool": "a boolean (true or false, without quotes)", "int": "a whole number (without quotes)",
             "float": "a number (without quotes)"}[kind]
@@ -174,7 +179,7 @@ def config_problems(config: t.Any, name: str = "airflow_core_config") -> list[st
                                 f"(Airflow reads them in lowercase, so another spelling of a key the role sets would "
                                 f"duplicate it); write it in lowercase.")
             elif value is None or isinstance(value, (dict, list, tuple)):
-                problems.append(f"{path} is a {'null' if value is None else type(value).__name__}: a setting is a string, "
+                problems.append(f"{path} is a {_type_word(value)}: a setting is a string, "
                                 f"number or boolean; write its value as it would appear in airflow.cfg.")
             elif isinstance(value, str) and ("\n" in value or "\r" in value):
                 problems.append(f"{path} holds a line break, which would start another line (another key) of "
@@ -221,7 +226,7 @@ def env_problems(env: t.Any, reserved: t.Any = (), name: str = "airflow_core_env
         if has_value == has_from:
             problems.append(f"{path} ({var}) needs exactly one of value and valueFrom.")
         elif has_value and not isinstance(item["value"], str):
-            problems.append(f"{path}.value ({var}) is a {type(item['value']).__name__}: Kubernetes takes env values as "
+            problems.append(f"{path}.value ({var}) is a {_type_word(item['value'])}: Kubernetes takes env values as "
                             f"strings; quote it.")
         elif has_from and not isinstance(item["valueFrom"], dict):
             problems.append(f"{path}.valueFrom ({var}) must be a dictionary such as {{secretKeyRef: {{name, key}}}}.")
@@ -260,4 +265,22 @@ def resources_problems(resources: t.Any, name: str) -> list[str]:
             problems.append(f"{name}.limits.{res}={_show(resources['limits'][res])} is below "
                             f"{name}.requests.{res}={_show(resources['requests'][res])}: Kubernetes refuses a limit below "
                             f"its request; raise the limit or lower the request.")
+    return problems
+
+
+_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def name_problems(names: t.Any) -> list[str]:
+    """{variable: name or list of names}: each non-empty name a DNS-1123 subdomain (StorageClass, Secret, IngressClass)."""
+    problems: list[str] = []
+    for path, value in (names or {}).items():
+        items = value if isinstance(value, list) else [value]
+        for n, item in enumerate(items):
+            where = f"{path}[{n}]" if isinstance(value, list) else path
+            if item == "" and not isinstance(value, list):
+                continue
+            if not isinstance(item, str) or len(item) > 253 or not _SUBDOMAIN.match(item):
+                problems.append(f"{where}={_show(item)} is not a Kubernetes object name: use lowercase letters, digits, "
+                                f"\"-\" and \".\", starting and ending with a letter or digit, at most 253 characters.")
     return problems
