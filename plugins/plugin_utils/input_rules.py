@@ -63,11 +63,13 @@ def _wrong_scalar(kind: str, value: t.Any) -> bool:
 
 def _message(path: str, kind: str, value: t.Any, top: str, secret: bool) -> str:
     shown = "(a value, not shown)" if secret else _show(value)
+    why = ("a quoted \"false\" would count as true." if kind == "bool"
+           else "a quoted number is text, which the role's comparisons and Kubernetes refuse.")
     given = _type_word(value)
     example = {"bool": "false", "int": "8080", "float": "1.5"}[kind]
     word = {"bool": "a boolean (true or false, without quotes)", "int": "a whole number (without quotes)",
             "float": "a number (without quotes)"}[kind]
-    return (f"{path}={shown} is a {given}, not {word}: a quoted \"false\" would count as true. Write "
+    return (f"{path}={shown} is a {given}, not {word}: {why} Write "
             f"it unquoted; " + _CLI_HINT.format(top=top, example=example if path == top else "{...}") + ".")
 
 
@@ -86,6 +88,13 @@ def _walk(spec: dict[str, t.Any], value: t.Any, path: str, top: str, problems: l
     if kind in ("bool", "int", "float"):
         if _wrong_scalar(kind, value):
             problems.append(_message(path, kind, value, top, secret))
+        return
+    if kind in ("dict", "list") and value is not None and not isinstance(value, dict if kind == "dict" else (list, tuple)):
+        # the argument spec turns "a,b" into a list and "k=v" into a dict, but the role gets the string
+        shape = "a dictionary" if kind == "dict" else "a list"
+        problems.append(f"{path}={'(a value, not shown)' if secret else _show(value)} is a {_type_word(value)}, not "
+                        f"{shape}: write it as YAML or JSON {shape}; "
+                        + _CLI_HINT.format(top=top, example="{...}" if kind == "dict" else "[...]") + ".")
         return
     if kind == "dict" and isinstance(value, dict) and spec.get("options"):
         for key, sub in spec["options"].items():
