@@ -10,6 +10,7 @@ rendered when its check fails and may use values that are only defined then.
 
 from __future__ import annotations
 
+import os
 import typing as t
 
 from ansible.errors import AnsibleError
@@ -19,6 +20,8 @@ from ansible.template import is_trusted_as_template, trust_as_template
 
 from ansible_collections.airflow_k8s.platform.plugins.plugin_utils import core_version, input_rules
 
+# This collection's roles/ folder: plugins/action/<this file> -> the collection root.
+_ROLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "roles")
 _ARGS = frozenset(("checks", "types", "literal"))
 _KEYS = frozenset(("that", "msg", "when"))
 
@@ -131,14 +134,25 @@ class ActionModule(ActionBase):
                 problems += input_rules.template_problems(name, task_vars[name], is_trusted_as_template)
         return problems
 
-    def _type_problems(self, entry_point: t.Any, task_vars: dict[str, t.Any]) -> list[str]:
-        """Real bool/int/float values for every option of the role's entry point (types: <entry point>)."""
-        if not entry_point:
+    def _type_problems(self, types: t.Any, task_vars: dict[str, t.Any]) -> list[str]:
+        """Real bool/int/float (and list/dict) values for every option of the entry points `types` names.
+
+        types: an entry point of the task's role ("main"), or a list of "<role>:<entry point>" of this collection's
+        roles (a play's first task checks every role's variables before any role's argument validation runs).
+        """
+        if not types:
             return []
-        role = getattr(self._task, "_role", None)
-        if role is None:
-            raise AnsibleError("check_input: types needs a task of a role (it reads the role's meta/argument_specs.yml)")
-        options = input_rules.spec_options(role._role_path, str(entry_point))
+        options: dict[str, t.Any] = {}
+        for item in types if isinstance(types, list) else [types]:
+            role_name, _, entry_point = str(item).rpartition(":")
+            if role_name:
+                role_path = os.path.join(_ROLES, role_name)
+            else:
+                role = getattr(self._task, "_role", None)
+                if role is None:
+                    raise AnsibleError("check_input: types without <role>: needs a task of a role")
+                role_path = role._role_path
+            options.update(input_rules.spec_options(role_path, entry_point))
         values = {}
         for name in options:
             if name in task_vars:

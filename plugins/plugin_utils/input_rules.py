@@ -89,6 +89,11 @@ def _walk(spec: dict[str, t.Any], value: t.Any, path: str, top: str, problems: l
         if _wrong_scalar(kind, value):
             problems.append(_message(path, kind, value, top, secret))
         return
+    if kind == "str" and isinstance(value, (dict, list, tuple)):
+        # the argument spec turns a dict or a list into its text
+        problems.append(f"{path}={'(a value, not shown)' if secret else _show(value)} is a {_type_word(value)}, not a "
+                        f"string: give the text itself.")
+        return
     if kind in ("dict", "list") and value is not None and not isinstance(value, dict if kind == "dict" else (list, tuple)):
         # the argument spec turns "a,b" into a list and "k=v" into a dict, but the role gets the string
         shape = "a dictionary" if kind == "dict" else "a list"
