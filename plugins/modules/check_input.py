@@ -38,17 +38,17 @@ options:
   types:
     description:
       - Refuse a value whose type is not the one meta/argument_specs.yml declares although the argument validation
-        converts it (the string C("false") for a bool, C("8080") for an int, C("a,b") for a list, C("k=v") for a dict):
-        the role would get the string.
+        converts it (the string C("false") for a bool, C("8080") for an int, C("a,b") for a list, C("k=v") for a dict),
+        since the role would get the string.
       - An entry point of the task's role (C(main)), or a list of C(<role>:<entry point>) of this collection's roles.
-      - Checked before the checks; when a value is refused, the checks are not evaluated.
+      - Checked before the checks. When a value is refused, the checks are not evaluated.
     type: raw
     version_added: 1.2.0
   literal:
     description:
-      - Variables whose values are data: a string inside them (in a dict or a list) with template syntax that Ansible
+      - Variables whose values are data. A string inside them (in a dict or a list) with template syntax that Ansible
         would evaluate is refused, naming its path. A string marked C(!unsafe) stays literal and passes.
-      - Checked before the checks; when a value is refused, the checks are not evaluated.
+      - Checked before the checks. When a value is refused, the checks are not evaluated.
     type: list
     elements: str
     version_added: 1.2.0
