@@ -19,6 +19,8 @@ import typing as t
 
 import yaml
 
+# Namespaces of the cluster itself: Airflow's objects (and the Pod Security labels airflow_core sets) do not belong there
+SYSTEM_NAMESPACES = frozenset(("default", "kube-system", "kube-public", "kube-node-lease"))
 _TEMPLATE = re.compile(r"\{\{|\{%|\{#")
 _NUMBER = {"int": (int,), "float": (int, float)}
 _CLI_HINT = ("on the command line -e name=value always gives a string: pass JSON instead, "
