@@ -227,6 +227,9 @@ def _shaped_cases(top: str, path: tuple[str, ...]) -> list[tuple[str, Any]]:
     last = (path or (top,))[-1]
     if top in SHAPED and not path:
         return SHAPED[top]
+    if last.endswith(("_egress_to", "_ingress_from")):
+        return [("cidr-invalid", [{"ipBlock": {"cidr": "10.0.0.300/8"}}]), ("cidr-without-prefix", [{"ipBlock": {"cidr": "10.0.0.1"}}]),
+                ("peer-unknown-key", [{"ipblock": {"cidr": "10.0.0.0/8"}}])]
     if last.endswith("resources") and not (top == "airflow_core_migration" and not path):
         return SHAPED["resources"]
     if last.endswith("_volumes") and not path:

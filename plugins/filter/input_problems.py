@@ -15,11 +15,13 @@ def input_problems(value, kind: str, name: str, reserved=(), forbidden=()) -> li
         return input_rules.config_problems(value, name)
     if kind == "env":
         return input_rules.env_problems(value, reserved, name, forbidden)
+    if kind == "peers":
+        return input_rules.peers_problems(value)
     if kind == "names":
         return input_rules.name_problems(value)
     if kind == "resources":
         return input_rules.resources_problems(value, name)
-    raise AnsibleFilterError(f"input_problems: unknown kind {kind!r} (config, env, resources, names)")
+    raise AnsibleFilterError(f"input_problems: unknown kind {kind!r} (config, env, resources, names, peers)")
 
 
 class FilterModule:

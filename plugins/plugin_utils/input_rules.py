@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -299,4 +300,44 @@ def name_problems(names: t.Any) -> list[str]:
             if not isinstance(item, str) or len(item) > 253 or not _SUBDOMAIN.match(item):
                 problems.append(f"{where}={_show(item)} is not a Kubernetes object name: use lowercase letters, digits, "
                                 f"\"-\" and \".\", starting and ending with a letter or digit, at most 253 characters.")
+    return problems
+
+
+_PEER_KEYS = frozenset(("ipBlock", "namespaceSelector", "podSelector"))
+
+
+def _cidr_problem(path: str, value: t.Any) -> str | None:
+    try:
+        if not isinstance(value, str) or "/" not in value:
+            raise ValueError
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return f"{path}={_show(value)} is not a CIDR: use an address block such as 10.0.0.0/16 or 2001:db8::/64."
+    return None
+
+
+def peers_problems(peers: t.Any) -> list[str]:
+    """{variable: list of NetworkPolicy peers}: each {ipBlock: {cidr, except}, namespaceSelector, podSelector}."""
+    problems: list[str] = []
+    for name, items in (peers or {}).items():
+        if not isinstance(items, list):
+            continue  # the argument spec refuses it
+        for n, peer in enumerate(items):
+            path = f"{name}[{n}]"
+            if not isinstance(peer, dict) or not peer or set(map(str, peer)) - _PEER_KEYS:
+                problems.append(f"{path}={_show(peer)} is not a NetworkPolicy peer: use {{ipBlock: {{cidr: 10.0.0.0/16}}}}, "
+                                f"{{namespaceSelector: {{...}}}} and/or {{podSelector: {{...}}}}.")
+                continue
+            block = peer.get("ipBlock")
+            if block is None:
+                continue
+            if not isinstance(block, dict) or set(map(str, block)) - {"cidr", "except"}:
+                problems.append(f"{path}.ipBlock={_show(block)} must be {{cidr: <block>, except: [<blocks>]}}.")
+                continue
+            found = [_cidr_problem(f"{path}.ipBlock.cidr", block.get("cidr"))]
+            excepts = block.get("except", [])
+            if not isinstance(excepts, list):
+                excepts = [excepts]
+            found += [_cidr_problem(f"{path}.ipBlock.except[{m}]", e) for m, e in enumerate(excepts)]
+            problems += [f for f in found if f]
     return problems

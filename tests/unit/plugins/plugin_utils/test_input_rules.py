@@ -100,3 +100,12 @@ def test_name_problems() -> None:
     assert r.name_problems({"a": "", "b": "nginx", "c": ["x.y"]}) == []
     problems = r.name_problems({"a": "nginx\n  defaultBackend: x", "b": "A_B", "c": ["ok", ""], "d": "a" * 254})
     assert [p.split("=")[0] for p in problems] == ["a", "b", "c[1]", "d"]
+
+
+def test_peers_problems() -> None:
+    good = {"p": [{"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16"]}}, {"namespaceSelector": {}},
+                  {"ipBlock": {"cidr": "2001:db8::/64"}}]}
+    assert r.peers_problems(good) == []
+    problems = r.peers_problems({"p": [{"ipBlock": {"cidr": "10.0.0.300/8"}}, {"ipBlock": {"cidr": "10.0.0.1"}},
+                                       {"ipblock": {}}, {"ipBlock": {"cidr": "10.0.0.0/8", "except": ["x"]}}]})
+    assert [p.split("=")[0] for p in problems] == ["p[0].ipBlock.cidr", "p[1].ipBlock.cidr", "p[2]", "p[3].ipBlock.except[0]"]
