@@ -11,6 +11,7 @@ rendered when its check fails and may use values that are only defined then.
 from __future__ import annotations
 
 import os
+import re
 import typing as t
 
 from ansible.errors import AnsibleError
@@ -22,6 +23,7 @@ from ansible_collections.airflow_k8s.platform.plugins.plugin_utils import core_v
 
 # This collection's roles/ folder: plugins/action/<this file> -> the collection root.
 _ROLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "roles")
+_TEMPLATE_PART = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 _ARGS = frozenset(("checks", "types", "literal"))
 _KEYS = frozenset(("that", "msg", "when"))
 
@@ -168,4 +170,6 @@ class ActionModule(ActionBase):
         try:
             return str(self._templar.template(msg)).strip()
         except AnsibleError as e:
-            return f"{msg.strip()} (the message could not be rendered: {e.message})"
+            # Without its template source (an expression is not a message), the words name the variable
+            text = " ".join(_TEMPLATE_PART.sub("(?)", msg).split())
+            return f"{text} (the message could not be rendered: {e.message})"
