@@ -62,18 +62,27 @@ BASES: dict[str, dict[str, Any]] = {
                     "airflow_db_external_password": "correct-horse-battery-staple", "airflow_db_sslmode": "require"},
 }
 
+
+
+def literal_variables() -> frozenset[str]:
+    """The variables each role's preflight gives check_input as `literal` (a list, or a variable of vars/main.yml)."""
+    found: set[str] = set()
+    for role in role_dirs():
+        variables = load_yaml(role / "vars" / "main.yml") or {} if (role / "vars" / "main.yml").is_file() else {}
+        for task in load_yaml(role / "tasks" / "preflight.yml") or []:
+            literal = (task.get("airflow_k8s.platform.check_input") or {}).get("literal", [])
+            if isinstance(literal, str):
+                literal = variables[literal.strip("{} ")]
+            found.update(literal)
+    return frozenset(found)
+
+
 # Options whose values are data (check_input `literal`): a template in their strings must be refused
-LITERAL_VARIABLES = {
-    "airflow_core_config", "airflow_core_env", "airflow_core_ingress", "airflow_core_network_policies", "airflow_core_scheduler",
-    "airflow_core_api_server", "airflow_core_dag_processor", "airflow_core_triggerer", "airflow_core_statsd",
-    "airflow_core_workers", "airflow_core_gitsync", "airflow_core_logs", "airflow_core_migration",
-    "airflow_core_image_pull_secrets", "airflow_db_job_resources", "airflow_db_postgres_resources",
-    "airflow_db_postgres_parameters", "airflow_db_image_pull_secrets", "storage_nfs_volumes", "storage_nfs_mount_options",
-    "storage_portworx_volumes",
-}
-# Options no rule may refuse: free text, or values that any string is fine for (documented here, not generated)
+LITERAL_VARIABLES = literal_variables()
+# Options without format rules in render.yml: free text, values any string is fine for, and the rotation's own
+# settings (checked by the rotate entry point, playbooks/rotate.yml; tests/test_rotate.py)
 FREE = re.compile(r"(description|purpose|reason_text|annotations|affinity|tolerations|node_selector|_egress_to|_ingress_from"
-                  r"|local_path|local_dir|restore_dump|admin_password|_password$|ca_bundle|rotate_id)")
+                  r"|local_path|local_dir|restore_dump|admin_password|_password$|ca_bundle|rotate_id|rotate_drain_timeout)")
 
 
 @dataclass(frozen=True)
