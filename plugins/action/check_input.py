@@ -146,7 +146,7 @@ class ActionModule(ActionBase):
             return []
         options: dict[str, t.Any] = {}
         for item in types if isinstance(types, list) else [types]:
-            role_name, _, entry_point = str(item).rpartition(":")
+            role_name, _sep, entry_point = str(item).rpartition(":")
             if role_name:
                 role_path = os.path.join(_ROLES, role_name)
             else:
