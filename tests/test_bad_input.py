@@ -26,6 +26,10 @@ from lib.specs import SHARED_VARIABLES, all_role_options
 
 INVENTORY = "local"
 
+# A storage role's claims replace airflow_core's, which the local inventory creates (pvc_create: true): with both, two
+# claims of one name would be made, which the preflight refuses.
+CORE_CLAIMS_OFF = {"airflow_core_dags": {"mode": "pvc", "pvc_create": False}, "airflow_core_logs": {"mode": "pvc", "pvc_create": False}}
+
 # Valid starting points; each must pass the preflight checks (control).
 BASES: dict[str, dict[str, Any]] = {
     "local": {},
@@ -34,8 +38,9 @@ BASES: dict[str, dict[str, Any]] = {
         "storage_nfs_mode": "static",
         "storage_nfs_server": "10.0.0.5",
         "storage_nfs_export_path": "/srv/nfs/airflow",
+        **CORE_CLAIMS_OFF,
     },
-    "portworx": {"airflow_storage_backend": "portworx"},
+    "portworx": {"airflow_storage_backend": "portworx", **CORE_CLAIMS_OFF},
     "external_db": {
         "airflow_db_mode": "external",
         "airflow_db_external_host": "airflow.cluster-abc.eu-west-1.rds.amazonaws.com",

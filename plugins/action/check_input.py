@@ -10,13 +10,21 @@ rendered when its check fails and may use values that are only defined then.
 
 from __future__ import annotations
 
+import os
+import re
 import typing as t
 
 from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.airflow_k8s.platform.plugins.plugin_utils import core_version
+from ansible.template import is_trusted_as_template, trust_as_template
 
+from ansible_collections.airflow_k8s.platform.plugins.plugin_utils import core_version, input_rules
+
+# This collection's roles/ folder: plugins/action/<this file> -> the collection root.
+_ROLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "roles")
+_TEMPLATE_PART = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+_ARGS = frozenset(("checks", "types", "literal"))
 _KEYS = frozenset(("that", "msg", "when"))
 
 
@@ -77,10 +85,24 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
         checks = self._task.args.get("checks")
-        unknown = sorted(set(self._task.args) - {"checks"})
+        unknown = sorted(set(self._task.args) - _ARGS)
         problems = check_spec(checks) + ([f"unknown arguments {unknown}"] if unknown else [])
+        literal = self._task.args.get("literal", [])
+        if not isinstance(literal, list) or not all(isinstance(n, str) for n in literal):
+            problems.append("literal must be a list of variable names")
         if problems:
             return {**result, "failed": True, "msg": "check_input: " + "; ".join(problems)}
+
+        # Before any rule: values that are templates, and strings where the argument spec says bool/int/float. The rules
+        # below would evaluate such values (or fail on them with errors that name no variable).
+        early = self._literal_problems(literal, task_vars or {}) + self._type_problems(self._task.args.get("types"), task_vars or {})
+        if early:
+            result["changed"] = False
+            result["failed"] = True
+            result["failures"] = early
+            result["msg"] = early[0] if len(early) == 1 else (
+                f"{len(early)} input errors:\n" + "\n".join(f"- {f}" for f in early))
+            return result
 
         failures: list[str] = []
         evaluated = 0
@@ -107,6 +129,38 @@ class ActionModule(ActionBase):
             result["msg"] = f"{evaluated} checks passed"
         return result
 
+    def _literal_problems(self, names: list[str], task_vars: dict[str, t.Any]) -> list[str]:
+        problems: list[str] = []
+        for name in names:
+            if name in task_vars:
+                problems += input_rules.template_problems(name, task_vars[name], is_trusted_as_template)
+        return problems
+
+    def _type_problems(self, types: t.Any, task_vars: dict[str, t.Any]) -> list[str]:
+        """Real bool/int/float (and list/dict) values for every option of the entry points `types` names.
+
+        types: an entry point of the task's role ("main"), or a list of "<role>:<entry point>" of this collection's
+        roles (a play's first task checks every role's variables before any role's argument validation runs).
+        """
+        if not types:
+            return []
+        options: dict[str, t.Any] = {}
+        for item in types if isinstance(types, list) else [types]:
+            role_name, _sep, entry_point = str(item).rpartition(":")
+            if role_name:
+                role_path = os.path.join(_ROLES, role_name)
+            else:
+                role = getattr(self._task, "_role", None)
+                if role is None:
+                    raise AnsibleError("check_input: types without <role>: needs a task of a role")
+                role_path = role._role_path
+            options.update(input_rules.spec_options(role_path, entry_point))
+        values = {}
+        for name in options:
+            if name in task_vars:
+                values[name] = self._templar.template(trust_as_template("{{ " + name + " }}"))
+        return input_rules.type_problems(options, values)
+
     def _holds(self, condition: t.Any) -> bool:
         if isinstance(condition, bool):
             return condition
@@ -116,4 +170,6 @@ class ActionModule(ActionBase):
         try:
             return str(self._templar.template(msg)).strip()
         except AnsibleError as e:
-            return f"{msg.strip()} (the message could not be rendered: {e.message})"
+            # Without its template source (an expression is not a message), the words name the variable
+            text = " ".join(_TEMPLATE_PART.sub("(?)", msg).split())
+            return f"{text} (the message could not be rendered: {e.message})"

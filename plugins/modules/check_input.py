@@ -35,6 +35,23 @@ options:
       when:
         description: A conditional or a list of them; the check is skipped unless all are true.
         type: raw
+  types:
+    description:
+      - Refuse a value whose type is not the one meta/argument_specs.yml declares although the argument validation
+        converts it (the string C("false") for a bool, C("8080") for an int, C("a,b") for a list, C("k=v") for a dict),
+        since the role would get the string.
+      - An entry point of the task's role (C(main)), or a list of C(<role>:<entry point>) of this collection's roles.
+      - Checked before the checks. When a value is refused, the checks are not evaluated.
+    type: raw
+    version_added: 1.2.0
+  literal:
+    description:
+      - Variables whose values are data. A string inside them (in a dict or a list) with template syntax that Ansible
+        would evaluate is refused, naming its path. A string marked C(!unsafe) stays literal and passes.
+      - Checked before the checks. When a value is refused, the checks are not evaluated.
+    type: list
+    elements: str
+    version_added: 1.2.0
 notes:
   - A check whose conditions cannot be evaluated (for example a value of the wrong type) fails with its message
     and the reason.
@@ -68,7 +85,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 def main():
     module = AnsibleModule(
-        argument_spec={"checks": {"type": "list", "elements": "dict", "required": True}},
+        argument_spec={"checks": {"type": "list", "elements": "dict", "required": True}, "types": {"type": "raw"},
+                       "literal": {"type": "list", "elements": "str"}},
         supports_check_mode=True,
     )
     module.fail_json(msg="check_input runs on the controller through its action plugin; it cannot run on a managed host")
