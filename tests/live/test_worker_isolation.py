@@ -122,7 +122,7 @@ def run(instance: dict[str, Any]) -> dict[str, Any]:
     api.call("POST", "/api/v2/connections", {"connection_id": CONNECTION_ID, "conn_type": "generic",
                                              "host": "probe.example", "login": "probe", "password": password})
     deadline = time.time() + 180  # the dag-processor looks for new files every 30 s
-    while api.call("GET", f"/api/v2/dags/{DAG_ID}", ok=(200, 404)) is None or False:
+    while api.call("GET", f"/api/v2/dags/{DAG_ID}", ok=(200, 404)) is None:
         assert time.time() < deadline, f"DAG {DAG_ID} did not appear (is playbooks/files/dags on the DAG volume?)"
         time.sleep(5)
     api.call("PATCH", f"/api/v2/dags/{DAG_ID}", {"is_paused": False})
@@ -230,8 +230,8 @@ def test_task_code_cannot_reach_the_secrets(finished: dict[str, str], run: dict[
     assert probes["fernet"].startswith(("no fernet key", "the configured key is not")), probes["fernet"]
 
 
-def test_task_reads_a_connection_made_through_the_rest_api(finished: dict[str, str], run: dict[str, Any],
-                                                          instance: dict[str, Any]) -> None:
+def test_task_reads_a_connection_made_through_the_rest_api(
+        finished: dict[str, str], run: dict[str, Any], instance: dict[str, Any]) -> None:
     got = _xcom(instance["api"], run["run_id"], "reads_connection")
     assert got["conn_id"] == CONNECTION_ID and got["host"] == "probe.example" and got["login"] == "probe"
     assert got["password_sha256"] == run["password_sha256"], "the connection's password did not reach the task"
