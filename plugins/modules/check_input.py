@@ -43,7 +43,7 @@ options:
       - An entry point of the task's role (C(main)), or a list of C(<role>:<entry point>) of this collection's roles.
       - Checked before the checks. When a value is refused, the checks are not evaluated.
     type: raw
-    version_added: 1.2.0
+    version_added: 1.1.0
   literal:
     description:
       - Variables whose values are data. A string inside them (in a dict or a list) with template syntax that Ansible
@@ -51,7 +51,7 @@ options:
       - Checked before the checks. When a value is refused, the checks are not evaluated.
     type: list
     elements: str
-    version_added: 1.2.0
+    version_added: 1.1.0
 notes:
   - A check whose conditions cannot be evaluated (for example a value of the wrong type) fails with its message
     and the reason.
