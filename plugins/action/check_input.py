@@ -17,7 +17,11 @@ import typing as t
 from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 
-from ansible.template import is_trusted_as_template, trust_as_template
+# ansible-core 2.19 (meta/runtime.yml's minimum): on an older one run() refuses first, in words.
+try:
+    from ansible.template import is_trusted_as_template, trust_as_template
+except ImportError:
+    is_trusted_as_template = trust_as_template = None
 
 from ansible_collections.airflow_k8s.platform.plugins.plugin_utils import core_version, input_rules
 
