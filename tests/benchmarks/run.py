@@ -260,7 +260,6 @@ def floor_secret_values(ns: str) -> dict[str, dict[str, str]]:
             "api-secret-key": secrets.token_hex(24),
             "jwt-secret": secrets.token_hex(32),
             "admin-password": admin_password,
-            "simple-auth-passwords.json": json.dumps({"admin": admin_password}),
         },
     }
 
