@@ -391,7 +391,7 @@ def secrets_table() -> dict[str, dict[str, bool]]:
 
 def test_secrets_table_covers_every_pod_and_secret() -> None:
     table = secrets_table()
-    assert set(table) == {"scheduler", "api-server", "dag-processor", "triggerer", "worker"}
+    assert set(table) == {"scheduler", "api-server", "dag-processor", "triggerer", "worker", "db-clean"}
     assert all(set(row) == set(SECRET_ENV_OF) for row in table.values())
     assert not any(table["worker"].values()), "worker pods hold no secret"
 
@@ -415,6 +415,10 @@ def test_each_component_holds_only_the_secrets_of_the_table(render: Render) -> N
             pods[pod] = pod_template(deployment)["spec"]
     (_, worker), = worker_pod_templates(render.objects)
     pods["worker"] = worker["spec"]
+    # The housekeeping CronJob `airflow db clean` (on in the inventories that turn it on)
+    db_clean = find_workload(render.objects, "CronJob", "db-clean")
+    if db_clean is not None:
+        pods["db-clean"] = pod_template(db_clean)["spec"]
     assert {"scheduler", "api-server", "dag-processor", "worker"} <= pods.keys()
     simple_auth = any(c["name"] == "auth-passwords" for c in pods["api-server"].get("initContainers") or [])
     for pod, spec in pods.items():
