@@ -140,6 +140,48 @@ stage_keep_going() {
   _stage_run "$@" || STAGE_FAILED+=("$1")
 }
 
+# stage_background NAME CMD... starts CMD now, its output into .work/test-output/NAME.log, while the next stages run
+# in the foreground; stage_wait NAME waits for it, prints its output, records its duration (it overlaps the stages run
+# meanwhile: the table's "wall clock" line is the run's real length) and ends the run if it failed. stage_kill_background
+# stops what is still running (make test's exit trap).
+STAGE_BG_PIDS=()
+stage_background() {
+  local name="$1" out="${REPO_ROOT}/.work/test-output/$1.log"
+  shift
+  mkdir -p "${REPO_ROOT}/.work/test-output"
+  log "=== stage: ${name} (in the background, output in ${out#"${REPO_ROOT}"/})"
+  ( _stage_bg_start=$(date +%s); rc=0; "$@" || rc=$?
+    echo "$(( $(date +%s) - _stage_bg_start )) ${rc}" >"${out}.result"; exit "${rc}" ) >"${out}" 2>&1 &
+  STAGE_BG_PIDS+=("$!")
+  eval "STAGE_BG_PID_${name//-/_}=$!"
+}
+
+stage_wait() {
+  local name="$1" out="${REPO_ROOT}/.work/test-output/$1.log" pid_var secs rc=0
+  pid_var="STAGE_BG_PID_${name//-/_}"
+  log "=== stage: ${name}, waiting for it"
+  wait "${!pid_var}" || true
+  cat "${out}" >&2
+  read -r secs rc <"${out}.result" || { secs=0; rc=1; }
+  STAGE_NAMES+=("${name} (background)")
+  STAGE_SECS+=("${secs}")
+  STAGE_RCS+=("${rc}")
+  if [ "${rc}" -ne 0 ]; then
+    log "=== stage ${name} FAILED after ${secs} s (exit ${rc})"
+    stage_table
+    exit "${rc}"
+  fi
+  log "=== stage ${name} done in ${secs} s"
+}
+
+stage_kill_background() {
+  local pid
+  for pid in "${STAGE_BG_PIDS[@]}"; do
+    kill "${pid}" 2>/dev/null || true
+    wait "${pid}" 2>/dev/null || true
+  done
+}
+
 stage_failures() {
   if [ "${#STAGE_FAILED[@]}" -gt 0 ]; then
     log "failed stages: ${STAGE_FAILED[*]}"
@@ -147,6 +189,7 @@ stage_failures() {
   fi
 }
 
+STAGE_T0=$(date +%s)
 stage_table() {
   local i total=0 result
   printf '\n%-28s %8s  %s\n' "stage" "seconds" "result" >&2
@@ -157,5 +200,6 @@ stage_table() {
     printf '%-28s %8s  %s\n' "${STAGE_NAMES[$i]}" "${STAGE_SECS[$i]}" "${result}" >&2
     total=$((total + STAGE_SECS[i]))
   done
-  printf '%-28s %8s\n\n' "total" "${total}" >&2
+  printf '%-28s %8s\n' "total of the stages" "${total}" >&2
+  printf '%-28s %8s\n\n' "wall clock" "$(( $(date +%s) - STAGE_T0 ))" >&2
 }

@@ -11,6 +11,7 @@ use_test_cluster
 
 cleanup() {
   local rc=$?
+  stage_kill_background
   if [ "${AIRFLOW_K8S_KEEP_CLUSTER:-0}" != 1 ]; then
     tests/kind/down.sh || true
   fi
@@ -19,7 +20,26 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# extensions/molecule/day2 upgrades from the previous Airflow release: its image is built and loaded only when the
+# scenario list names it (AIRFLOW_K8S_SCENARIOS chooses the scenarios, in order).
+scenarios="${AIRFLOW_K8S_SCENARIOS:-default external_db nfs portworx gitsync day2}"
+
+# The Docker engine, the images (cached by version) and the test cluster: mostly waiting on I/O, so they come up in the
+# background while the static checks use the CPUs (a failing static check stops them).
+# (set -e does not apply inside a function run as `f || rc=$?`: every step returns on failure itself.)
+cluster_up() {
+  tests/kind/docker.sh || return
+  tests/images/build.sh all || return
+  case " ${scenarios} " in
+    *" day2 "*) tests/images/build.sh airflow-previous || return ;;
+  esac
+  . tests/scripts/env.sh || return
+  tests/kind/up.sh "${AIRFLOW_IMAGE}" "${POSTGRES_IMAGE}" "${GIT_SYNC_IMAGE:-}" "${GIT_SERVER_IMAGE:-}" \
+    "${AIRFLOW_PREVIOUS_IMAGE:-}" "${STATSD_EXPORTER_IMAGE:-}"
+}
+
 stage python-tooling make -s venv
+stage_background cluster cluster_up
 stage lint make -s lint
 stage sanity make -s sanity
 stage unit-tests make -s unit
@@ -27,18 +47,7 @@ stage kubernetes-core-contract make -s contract
 stage render-tests make -s render-tests
 stage collection-build make -s build
 stage package-check make -s package-check
-stage docker-engine tests/kind/docker.sh
-stage images tests/images/build.sh all
-# extensions/molecule/day2 upgrades from the previous Airflow release: built and loaded only when the scenario list
-# names it (AIRFLOW_K8S_SCENARIOS chooses the scenarios, in order). Not in the default list: on this 2-CPU node its
-# zero-failure health assertion during the upgrade does not hold yet (README, "Tested on a real cluster").
-scenarios="${AIRFLOW_K8S_SCENARIOS:-default external_db nfs portworx gitsync}"
-case " ${scenarios} " in
-  *" day2 "*) stage image-airflow-previous tests/images/build.sh airflow-previous ;;
-esac
-. tests/scripts/env.sh
-stage kind-cluster tests/kind/up.sh "${AIRFLOW_IMAGE}" "${POSTGRES_IMAGE}" "${GIT_SYNC_IMAGE:-}" "${GIT_SERVER_IMAGE:-}" \
-  "${AIRFLOW_PREVIOUS_IMAGE:-}" "${STATSD_EXPORTER_IMAGE:-}"
+stage_wait cluster
 . tests/scripts/env.sh
 stage cluster-smoke pytest -q tests/cluster
 stage browser tests/scripts/install-browser.sh
