@@ -35,15 +35,15 @@ def test_pod_override_merges_by_name_and_keeps_the_role_guarantees() -> None:
                 "spec": {"securityContext": {"runAsUser": 1234},
                          "containers": [{"name": "helper", "image": "h"},
                                         {"name": "base", "env": [{"name": "B", "value": "2"}, {"name": "A", "value": "3"}]}]}}
-    out = pod_override(pod, override, "merge", "airflow", "3.3.2", SC, POD_SC)
+    out = pod_override(pod, override, "merge", "airflow", "3.0.0", SC, POD_SC)
     assert [c["name"] for c in out["spec"]["containers"]] == ["base", "helper"]
     assert out["spec"]["containers"][0]["env"] == [{"name": "A", "value": "3"}, {"name": "B", "value": "2"}]
     assert out["spec"]["containers"][1]["securityContext"] == SC
     assert out["spec"]["securityContext"] == {**POD_SC, "runAsUser": 1234}
     assert out["metadata"]["labels"]["app.kubernetes.io/component"] == "worker" and out["metadata"]["labels"]["team"] == "x"
     assert pod["spec"]["containers"][0]["env"] == [{"name": "A", "value": "1"}], "the rendered pod is not changed"
-    assert pod_override(pod, {}, "merge", "airflow", "3.3.2", SC, POD_SC) is pod
-    replaced = pod_override(pod, {"spec": {"containers": [{"name": "base", "image": "x"}]}}, "replace", "airflow", "3.3.2", SC, POD_SC)
+    assert pod_override(pod, {}, "merge", "airflow", "3.0.0", SC, POD_SC) is pod
+    replaced = pod_override(pod, {"spec": {"containers": [{"name": "base", "image": "x"}]}}, "replace", "airflow", "3.0.0", SC, POD_SC)
     assert replaced["kind"] == "Pod" and replaced["spec"]["containers"][0]["securityContext"] == SC
     assert replaced["spec"]["securityContext"] == POD_SC
 
