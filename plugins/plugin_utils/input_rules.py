@@ -592,7 +592,7 @@ def label_problems(labels: t.Any, path: str, reserved_keys: t.Iterable[str] = ()
     problems: list[str] = []
     keys, prefixes = set(reserved_keys), tuple(reserved_prefixes)
     for key, value in labels.items():
-        prefix, _, label = str(key).rpartition("/")
+        prefix, _sep, label = str(key).rpartition("/")
         if (not isinstance(key, str) or not label or len(label) > 63 or not _LABEL_NAME.match(label)
                 or (prefix and (len(prefix) > 253 or not _SUBDOMAIN.match(prefix)))):
             problems.append(f"{path} has the key {_show(key)}, not a label key ([prefix/]name: letters, digits, "
