@@ -55,7 +55,7 @@ contract: venv ## unit tests against kubernetes.core 6.0.0 and the newest 6.x; a
 render-tests: venv ## render.yml for every inventory (checkout and installed tarball): schemas, Pod Security, secrets, bad input
 	$(BIN)/pytest -q tests/test_render.py tests/test_bad_input.py tests/test_generated_bad_input.py tests/test_argument_specs.py tests/test_no_log.py tests/test_unreachable_cluster.py \
 		tests/test_render_dir.py tests/test_site_summary.py tests/test_installed_collection.py tests/test_one_source.py \
-		tests/test_config_rollout.py tests/test_backup.py tests/test_rotate.py tests/test_statsd.py tests/test_existing_secrets.py tests/test_housekeeping.py
+		tests/test_config_rollout.py tests/test_backup.py tests/test_rotate.py tests/test_statsd.py tests/test_existing_secrets.py tests/test_housekeeping.py tests/test_extend.py
 
 build: venv ## ansible-galaxy collection build
 	mkdir -p .work/dist

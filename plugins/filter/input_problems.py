@@ -19,9 +19,11 @@ def input_problems(value, kind: str, name: str, reserved=(), forbidden=()) -> li
         return input_rules.peers_problems(value)
     if kind == "names":
         return input_rules.name_problems(value)
+    if kind == "extensions":
+        return input_rules.extension_problems(value)
     if kind == "resources":
         return input_rules.resources_problems(value, name)
-    raise AnsibleFilterError(f"input_problems: unknown kind {kind!r} (config, env, resources, names, peers)")
+    raise AnsibleFilterError(f"input_problems: unknown kind {kind!r} (config, env, resources, names, peers, extensions)")
 
 
 class FilterModule:

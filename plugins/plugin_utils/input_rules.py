@@ -341,3 +341,451 @@ def peers_problems(peers: t.Any) -> list[str]:
             found += [_cidr_problem(f"{path}.ipBlock.except[{m}]", e) for m, e in enumerate(excepts)]
             problems += [f for f in found if f]
     return problems
+
+
+# ------------------------------------------------------------------------------ extension points (pods)
+# What a user adds to the role's pods (volumes, mounts, init containers, sidecars, envFrom, labels, topology spread,
+# probe timings, the worker pod template): shapes Kubernetes would refuse, names that collide with the role's, and
+# what Pod Security "restricted" refuses (https://kubernetes.io/docs/concepts/security/pod-security-standards/).
+# The role merges its container security context under every container a user adds (tasks fill the rest), so only a
+# value the user wrote can break restricted: each is refused here, naming the variable.
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
+_DATA_KEY = re.compile(r"^[-._A-Za-z0-9]{1,253}$")
+RESTRICTED_VOLUME_TYPES = frozenset(("configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim",
+                                     "projected", "secret"))
+# Every volume source Kubernetes knows besides those (so a typo is told apart from a forbidden type)
+_OTHER_VOLUME_TYPES = frozenset(("hostPath", "nfs", "iscsi", "glusterfs", "rbd", "cephfs", "cinder", "fc", "flocker",
+                                 "flexVolume", "azureFile", "azureDisk", "vsphereVolume", "quobyte", "photonPersistentDisk",
+                                 "portworxVolume", "scaleIO", "storageos", "gcePersistentDisk", "awsElasticBlockStore",
+                                 "gitRepo", "image"))
+_ALLOWED_CAPABILITIES = frozenset(("NET_BIND_SERVICE",))
+_SECCOMP_TYPES = frozenset(("RuntimeDefault", "Localhost"))
+_SELINUX_TYPES = frozenset(("", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"))
+_SAFE_SYSCTLS = frozenset(("kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.ip_unprivileged_port_start",
+                           "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_local_reserved_ports",
+                           "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl",
+                           "net.ipv4.tcp_keepalive_probes"))
+_PROBE_FIELDS = {"initialDelaySeconds": 0, "periodSeconds": 1, "timeoutSeconds": 1, "failureThreshold": 1}
+_SPREAD_WHEN = ("DoNotSchedule", "ScheduleAnyway")
+_HOST_FIELDS = ("hostNetwork", "hostPID", "hostIPC")
+_FIX_SC = ("remove it: the namespace enforces Pod Security \"restricted\" and the role sets allowPrivilegeEscalation: "
+           "false, capabilities.drop [ALL], runAsNonRoot and a RuntimeDefault seccomp profile for you")
+
+
+def _is_int(value: t.Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def security_context_problems(sc: t.Any, path: str, pod: bool = False) -> list[str]:
+    """A (pod or container) securityContext a user wrote: what restricted refuses."""
+    if sc is None:
+        return []
+    if not isinstance(sc, dict):
+        return [f"{path}={_show(sc)} must be a dictionary (a Kubernetes securityContext)."]
+    problems: list[str] = []
+    if sc.get("privileged") is True:
+        problems.append(f"{path}.privileged=true is refused by Pod Security restricted: {_FIX_SC}.")
+    if sc.get("allowPrivilegeEscalation") is True:
+        problems.append(f"{path}.allowPrivilegeEscalation=true is refused by Pod Security restricted: {_FIX_SC}.")
+    if sc.get("runAsNonRoot") is False:
+        problems.append(f"{path}.runAsNonRoot=false is refused by Pod Security restricted: {_FIX_SC}.")
+    if "runAsUser" in sc and sc["runAsUser"] == 0:
+        problems.append(f"{path}.runAsUser=0 (root) is refused by Pod Security restricted: use a user id of 1 or more, "
+                        f"or leave it out (the pod runs as the Airflow user).")
+    caps = sc.get("capabilities")
+    if caps is not None:
+        if not isinstance(caps, dict):
+            problems.append(f"{path}.capabilities={_show(caps)} must be a dictionary {{drop: [ALL]}}.")
+        else:
+            added = [c for c in caps.get("add") or [] if c not in _ALLOWED_CAPABILITIES]
+            if added:
+                problems.append(f"{path}.capabilities.add={_show(added)} is refused by Pod Security restricted (only "
+                                f"NET_BIND_SERVICE may be added): remove it.")
+            drop = caps.get("drop")
+            if drop is not None and "ALL" not in (drop or []):
+                problems.append(f"{path}.capabilities.drop={_show(drop)} must include ALL (Pod Security restricted): "
+                                f"leave drop out and the role drops ALL.")
+    seccomp = sc.get("seccompProfile")
+    if seccomp is not None and (not isinstance(seccomp, dict) or seccomp.get("type") not in _SECCOMP_TYPES):
+        problems.append(f"{path}.seccompProfile={_show(seccomp)} is refused by Pod Security restricted: use type "
+                        f"RuntimeDefault or Localhost, or leave it out (the role sets RuntimeDefault).")
+    apparmor = sc.get("appArmorProfile")
+    if isinstance(apparmor, dict) and apparmor.get("type") == "Unconfined":
+        problems.append(f"{path}.appArmorProfile.type=\"Unconfined\" is refused by Pod Security restricted: remove it.")
+    selinux = sc.get("seLinuxOptions")
+    if isinstance(selinux, dict) and (selinux.get("user") or selinux.get("role")
+                                      or selinux.get("type", "") not in _SELINUX_TYPES):
+        problems.append(f"{path}.seLinuxOptions={_show(selinux)} is refused by Pod Security restricted (no user or role; "
+                        f"type one of container_t, container_init_t, container_kvm_t, container_engine_t).")
+    if isinstance(sc.get("windowsOptions"), dict) and sc["windowsOptions"].get("hostProcess") is True:
+        problems.append(f"{path}.windowsOptions.hostProcess=true is refused by Pod Security restricted: remove it.")
+    if sc.get("procMount") not in (None, "Default"):
+        problems.append(f"{path}.procMount={_show(sc.get('procMount'))} is refused by Pod Security restricted: remove it.")
+    if pod:
+        bad = [s.get("name") if isinstance(s, dict) else s for s in sc.get("sysctls") or []
+               if not isinstance(s, dict) or s.get("name") not in _SAFE_SYSCTLS]
+        if bad:
+            problems.append(f"{path}.sysctls={_show(bad)} are not among the safe sysctls Pod Security allows: remove them.")
+    return problems
+
+
+def volume_problems(volumes: t.Any, path: str, reserved: t.Iterable[str] = ()) -> list[str]:
+    """Volumes a user adds: {name, <one source>}, DNS-1123 names, unique, not the role's, restricted sources only."""
+    if not isinstance(volumes, list):
+        return [f"{path}={_show(volumes)} must be a list of Kubernetes volumes ({{name, configMap: ...}}, ...)."]
+    problems: list[str] = []
+    reserved_set = set(reserved)
+    seen: set[str] = set()
+    for n, vol in enumerate(volumes):
+        where = f"{path}[{n}]"
+        if not isinstance(vol, dict):
+            problems.append(f"{where}={_show(vol)} must be a dictionary {{name, <source>}} such as "
+                            f"{{name: scratch, emptyDir: {{}}}}.")
+            continue
+        vname = vol.get("name")
+        if not isinstance(vname, str) or len(vname) > 63 or not _DNS_LABEL.match(vname):
+            problems.append(f"{where}.name={_show(vname)} is not a DNS-1123 label: use lowercase letters, digits and "
+                            f"\"-\", at most 63 characters.")
+        elif vname in reserved_set:
+            problems.append(f"{where}.name={_show(vname)} is a volume of the role's own ({', '.join(sorted(reserved_set))}): "
+                            f"choose another name.")
+        elif vname in seen:
+            problems.append(f"{where}.name={_show(vname)} appears twice: give each volume once.")
+        else:
+            seen.add(vname)
+        sources = [k for k in vol if k != "name"]
+        forbidden = [k for k in sources if k in _OTHER_VOLUME_TYPES]
+        unknown = [k for k in sources if k not in _OTHER_VOLUME_TYPES and k not in RESTRICTED_VOLUME_TYPES]
+        if forbidden:
+            problems.append(f"{where} ({vname}) uses {', '.join(forbidden)}, a volume type Pod Security restricted "
+                            f"refuses: use one of {', '.join(sorted(RESTRICTED_VOLUME_TYPES))} (a hostPath or NFS share "
+                            f"goes through a PersistentVolume and a persistentVolumeClaim).")
+        elif unknown:
+            problems.append(f"{where} ({vname}) has the keys {_show(unknown)}, not a volume source: use one of "
+                            f"{', '.join(sorted(RESTRICTED_VOLUME_TYPES))}.")
+        elif len(sources) != 1:
+            problems.append(f"{where} ({vname}) needs exactly one volume source ({', '.join(sorted(RESTRICTED_VOLUME_TYPES))}).")
+    return problems
+
+
+def mount_problems(mounts: t.Any, path: str, volumes: t.Iterable[str], reserved_paths: t.Iterable[str] = ()) -> list[str]:
+    """volumeMounts a user adds: {name, mountPath}, the name a volume of the pod, not on a path the role mounts."""
+    if not isinstance(mounts, list):
+        return [f"{path}={_show(mounts)} must be a list of volume mounts ({{name, mountPath}})."]
+    problems: list[str] = []
+    known = set(volumes)
+    taken = set(reserved_paths)
+    for n, mount in enumerate(mounts):
+        where = f"{path}[{n}]"
+        if not isinstance(mount, dict):
+            problems.append(f"{where}={_show(mount)} must be a dictionary {{name, mountPath}}.")
+            continue
+        mname, mpath = mount.get("name"), mount.get("mountPath")
+        if mname not in known:
+            problems.append(f"{where}.name={_show(mname)} is not a volume of this pod: add it to the extra volumes "
+                            f"(volumes of the pod: {', '.join(sorted(map(str, known)))}).")
+        if not isinstance(mpath, str) or not mpath.startswith("/"):
+            problems.append(f"{where}.mountPath={_show(mpath)} must be an absolute path.")
+        elif mpath.rstrip("/") in taken:
+            problems.append(f"{where}.mountPath={_show(mpath)} is where the role mounts one of its own volumes: choose "
+                            f"another path.")
+    return problems
+
+
+def env_from_problems(env_from: t.Any, path: str, role_secrets: t.Iterable[str] = (),
+                      worker_secrets: t.Iterable[str] = ()) -> list[str]:
+    """envFrom entries: {configMapRef: {name}} or {secretRef: {name}} (prefix, optional); none of the role's Secrets,
+    and for worker pods none of the Secrets the worker must not hold (docs/security.md)."""
+    if not isinstance(env_from, list):
+        return [f"{path}={_show(env_from)} must be a list of {{configMapRef: {{name}}}} or {{secretRef: {{name}}}}."]
+    problems: list[str] = []
+    role_set, worker_set = set(role_secrets), set(worker_secrets)
+    for n, item in enumerate(env_from):
+        where = f"{path}[{n}]"
+        refs = [k for k in ("configMapRef", "secretRef") if isinstance(item, dict) and k in item]
+        if not isinstance(item, dict) or len(refs) != 1 or set(item) - {"configMapRef", "secretRef", "prefix"}:
+            problems.append(f"{where}={_show(item)} must be {{configMapRef: {{name: ...}}}} or {{secretRef: {{name: ...}}}}"
+                            f" (with prefix if wanted).")
+            continue
+        ref = item[refs[0]]
+        rname = ref.get("name") if isinstance(ref, dict) else None
+        if not isinstance(rname, str) or len(rname) > 253 or not _SUBDOMAIN.match(rname):
+            problems.append(f"{where}.{refs[0]}.name={_show(rname)} is not a Kubernetes object name.")
+        elif refs[0] == "secretRef" and rname in role_set:
+            problems.append(f"{where}.secretRef.name={_show(rname)} is a Secret of the role's: each pod gets only the "
+                            f"secrets it needs (docs/security.md, \"Which component holds which secret\"); remove it.")
+        elif refs[0] == "secretRef" and rname in worker_set:
+            problems.append(f"{where}.secretRef.name={_show(rname)} holds a secret of the deployment "
+                            f"(airflow_core_existing_secrets) and {path} reaches the worker pods, which hold no secret "
+                            f"of the deployment (docs/security.md): remove it.")
+    return problems
+
+
+def _secret_refs(item: t.Any) -> set[str]:
+    """Names of the Secrets a container or volume list refers to (env valueFrom, envFrom, secret/projected volumes)."""
+    found: set[str] = set()
+
+    def walk(value: t.Any) -> None:
+        if isinstance(value, dict):
+            for key, sub in value.items():
+                if key in ("secretKeyRef", "secretRef") and isinstance(sub, dict) and isinstance(sub.get("name"), str):
+                    found.add(sub["name"])
+                elif key == "secret" and isinstance(sub, dict):
+                    for field in ("secretName", "name"):
+                        if isinstance(sub.get(field), str):
+                            found.add(sub[field])
+                walk(sub)
+        elif isinstance(value, list):
+            for sub in value:
+                walk(sub)
+
+    walk(item)
+    return found
+
+
+def container_problems(containers: t.Any, path: str, reserved: t.Iterable[str], volumes: t.Iterable[str]) -> list[str]:
+    """Init containers or sidecars a user adds: name (DNS-1123, not the role's, unique), image, restricted security
+    context, no host port, mounts of the pod's volumes."""
+    if not isinstance(containers, list):
+        return [f"{path}={_show(containers)} must be a list of Kubernetes containers ({{name, image, ...}})."]
+    problems: list[str] = []
+    reserved_set = set(reserved)
+    seen: set[str] = set()
+    for n, cont in enumerate(containers):
+        where = f"{path}[{n}]"
+        if not isinstance(cont, dict):
+            problems.append(f"{where}={_show(cont)} must be a dictionary (a Kubernetes container: name, image, ...).")
+            continue
+        cname = cont.get("name")
+        if not isinstance(cname, str) or len(cname) > 63 or not _DNS_LABEL.match(cname):
+            problems.append(f"{where}.name={_show(cname)} is not a DNS-1123 label: use lowercase letters, digits and "
+                            f"\"-\", at most 63 characters.")
+        elif cname in reserved_set:
+            problems.append(f"{where}.name={_show(cname)} is a container of the role's own "
+                            f"({', '.join(sorted(reserved_set))}): choose another name.")
+        elif cname in seen:
+            problems.append(f"{where}.name={_show(cname)} appears twice: give each container once.")
+        else:
+            seen.add(cname)
+        if "image" in cont and (not isinstance(cont["image"], str) or not cont["image"]):
+            problems.append(f"{where}.image={_show(cont['image'])} must name the container's image (or leave image out "
+                            f"for the role's Airflow image).")
+        problems += security_context_problems(cont.get("securityContext"), f"{where}.securityContext")
+        for m, port in enumerate(cont.get("ports") or []):
+            if isinstance(port, dict) and port.get("hostPort"):
+                problems.append(f"{where}.ports[{m}].hostPort={_show(port['hostPort'])} is refused (Pod Security "
+                                f"baseline and restricted): remove it.")
+        if "volumeMounts" in cont:
+            problems += mount_problems(cont["volumeMounts"], f"{where}.volumeMounts", volumes)
+        if "env" in cont and not isinstance(cont["env"], list):
+            problems.append(f"{where}.env must be a list of {{name, value}} entries.")
+    return problems
+
+
+def label_problems(labels: t.Any, path: str, reserved_keys: t.Iterable[str] = (), reserved_prefixes: t.Iterable[str] = ()) -> list[str]:
+    """Pod labels a user adds: valid keys and values, none of the keys the role sets (its selectors read them)."""
+    if not isinstance(labels, dict):
+        return [f"{path}={_show(labels)} must be a dictionary of label: value."]
+    problems: list[str] = []
+    keys, prefixes = set(reserved_keys), tuple(reserved_prefixes)
+    for key, value in labels.items():
+        prefix, _sep, label = str(key).rpartition("/")
+        if (not isinstance(key, str) or not label or len(label) > 63 or not _LABEL_NAME.match(label)
+                or (prefix and (len(prefix) > 253 or not _SUBDOMAIN.match(prefix)))):
+            problems.append(f"{path} has the key {_show(key)}, not a label key ([prefix/]name: letters, digits, "
+                            f"\"-\", \"_\", \".\", name at most 63).")
+        elif key in keys or key.startswith(prefixes):
+            problems.append(f"{path}.{key} is a label the role sets (its Deployments, Services, PodDisruptionBudgets "
+                            f"and NetworkPolicies select on them: {', '.join(sorted(keys))}, {', '.join(prefixes)}*): "
+                            f"use a key of your own.")
+        if not isinstance(value, str) or len(value) > 63 or not _LABEL_VALUE.match(value):
+            problems.append(f"{path}.{key}={_show(value)} is not a label value: a quoted string of letters, digits, "
+                            f"\"-\", \"_\", \".\", at most 63 characters.")
+    return problems
+
+
+def spread_problems(constraints: t.Any, path: str) -> list[str]:
+    """topologySpreadConstraints: maxSkew >= 1, topologyKey, whenUnsatisfiable (labelSelector: the role's selector
+    labels when left out)."""
+    if not isinstance(constraints, list):
+        return [f"{path}={_show(constraints)} must be a list of topologySpreadConstraints."]
+    problems: list[str] = []
+    for n, item in enumerate(constraints):
+        where = f"{path}[{n}]"
+        if not isinstance(item, dict):
+            problems.append(f"{where}={_show(item)} must be a dictionary {{maxSkew, topologyKey, whenUnsatisfiable}}.")
+            continue
+        if not _is_int(item.get("maxSkew")) or item["maxSkew"] < 1:
+            problems.append(f"{where}.maxSkew={_show(item.get('maxSkew'))} must be a whole number of 1 or more.")
+        if not isinstance(item.get("topologyKey"), str) or not item["topologyKey"]:
+            problems.append(f"{where}.topologyKey={_show(item.get('topologyKey'))} must be a node label key such as "
+                            f"topology.kubernetes.io/zone.")
+        if item.get("whenUnsatisfiable") not in _SPREAD_WHEN:
+            problems.append(f"{where}.whenUnsatisfiable={_show(item.get('whenUnsatisfiable'))} must be "
+                            f"DoNotSchedule or ScheduleAnyway.")
+        if "labelSelector" in item and not isinstance(item["labelSelector"], dict):
+            problems.append(f"{where}.labelSelector must be a dictionary (matchLabels...); leave it out to spread the "
+                            f"component's own pods.")
+    return problems
+
+
+def probe_problems(probes: t.Any, path: str, allowed: t.Iterable[str]) -> list[str]:
+    """Probe timings: {liveness|readiness|startup: {initialDelaySeconds, periodSeconds, timeoutSeconds, failureThreshold}}."""
+    allowed = list(allowed)
+    if not isinstance(probes, dict):
+        return [f"{path}={_show(probes)} must be a dictionary of probes ({', '.join(allowed)}) and their timings."]
+    problems: list[str] = []
+    for probe, timings in probes.items():
+        if probe not in allowed:
+            problems.append(f"{path}.{probe}: this container has no such probe; it has {', '.join(allowed) or 'none'}.")
+            continue
+        if not isinstance(timings, dict):
+            problems.append(f"{path}.{probe}={_show(timings)} must be a dictionary of {', '.join(_PROBE_FIELDS)}.")
+            continue
+        for key, value in timings.items():
+            if key not in _PROBE_FIELDS:
+                problems.append(f"{path}.{probe}.{key} is not a probe timing: use {', '.join(_PROBE_FIELDS)}.")
+            elif not _is_int(value) or value < _PROBE_FIELDS[key]:
+                problems.append(f"{path}.{probe}.{key}={_show(value)} must be a whole number of {_PROBE_FIELDS[key]} or more.")
+    return problems
+
+
+def object_data_problems(objects: t.Any, path: str, reserved: t.Iterable[str], secret: bool) -> list[str]:
+    """ConfigMaps or Secrets the role writes for the user: {name: {key: text}}. A Secret's values are never shown."""
+    if not isinstance(objects, dict):
+        return [f"{path} must be a dictionary of object name: {{key: text}}."]
+    problems: list[str] = []
+    reserved_set = set(reserved)
+    for oname, data in objects.items():
+        where = f"{path}.{oname}"
+        if not isinstance(oname, str) or len(oname) > 253 or not _SUBDOMAIN.match(oname):
+            problems.append(f"{path} has the name {_show(oname)}, not a Kubernetes object name: use lowercase letters, "
+                            f"digits, \"-\" and \".\".")
+        elif oname in reserved_set:
+            problems.append(f"{where} is an object of the role's own ({', '.join(sorted(reserved_set))}): choose another name.")
+        if not isinstance(data, dict):
+            problems.append(f"{where} must be a dictionary of key: text.")
+            continue
+        for key, value in data.items():
+            if not isinstance(key, str) or not _DATA_KEY.match(key):
+                problems.append(f"{where} has the key {_show(key)}: keys are letters, digits, \"-\", \"_\" and \".\".")
+            if not isinstance(value, str):
+                shown = "(a value, not shown)" if secret else _show(value)
+                problems.append(f"{where}.{key}={shown} is a {_type_word(value)}: a value is text; quote it.")
+    return problems
+
+
+def pod_override_problems(override: t.Any, mode: t.Any, path: str, reserved_containers: t.Iterable[str],
+                          volumes: t.Iterable[str], forbidden_secrets: t.Iterable[str]) -> list[str]:
+    """The worker pod template override: a Pod (metadata, spec) merged over the rendered one or replacing it. What
+    restricted refuses, a missing container "base" (replace), and any Secret of the deployment are refused."""
+    if mode not in ("merge", "replace"):
+        return [f"{path}_mode={_show(mode)} must be merge (the override is merged over the rendered pod, containers "
+                f"and volumes by name) or replace (the override is the pod)."]
+    if not isinstance(override, dict):
+        return [f"{path}={_show(override)} must be a dictionary (a Pod: metadata, spec)."]
+    if not override:
+        return []
+    problems: list[str] = []
+    unknown = sorted(set(map(str, override)) - {"apiVersion", "kind", "metadata", "spec"})
+    if unknown:
+        problems.append(f"{path} has the keys {unknown}: a pod template has apiVersion, kind, metadata and spec.")
+    spec = override.get("spec") or {}
+    if not isinstance(spec, dict):
+        return problems + [f"{path}.spec must be a dictionary (a PodSpec)."]
+    for field in _HOST_FIELDS:
+        if spec.get(field) is True:
+            problems.append(f"{path}.spec.{field}=true is refused by Pod Security baseline and restricted: remove it.")
+    problems += security_context_problems(spec.get("securityContext"), f"{path}.spec.securityContext", pod=True)
+    own_volumes = [v.get("name") for v in spec.get("volumes") or [] if isinstance(v, dict)]
+    if "volumes" in spec:
+        # merge: a volume of the role's name is merged over the role's (by name)
+        problems += volume_problems(spec["volumes"], f"{path}.spec.volumes")
+    all_volumes = set(volumes) | set(map(str, own_volumes)) if mode == "merge" else set(map(str, own_volumes))
+    names = [c.get("name") for c in spec.get("containers") or [] if isinstance(c, dict)]
+    for field in ("initContainers", "containers"):
+        if field not in spec:
+            continue
+        items = spec[field]
+        if field == "containers" and isinstance(items, list):
+            # base is the worker container itself: in merge mode it is merged over the role's, by name
+            others = [c for c in items if not (isinstance(c, dict) and c.get("name") == "base")]
+            bases = [c for c in items if isinstance(c, dict) and c.get("name") == "base"]
+            problems += container_problems(others, f"{path}.spec.containers", reserved_containers, all_volumes)
+            for b in bases:
+                problems += security_context_problems(b.get("securityContext"), f"{path}.spec.containers[base].securityContext")
+                if "volumeMounts" in b:
+                    problems += mount_problems(b["volumeMounts"], f"{path}.spec.containers[base].volumeMounts", all_volumes)
+                for m, port in enumerate(b.get("ports") or []):
+                    if isinstance(port, dict) and port.get("hostPort"):
+                        problems.append(f"{path}.spec.containers[base].ports[{m}].hostPort is refused: remove it.")
+        else:
+            problems += container_problems(items, f"{path}.spec.{field}", reserved_containers, all_volumes)
+    if mode == "replace" and "base" not in names:
+        problems.append(f"{path}: a replacing worker pod template needs a container named base (the KubernetesExecutor "
+                        f"runs the task in it).")
+    leaked = sorted(_secret_refs(spec) & set(forbidden_secrets))
+    if leaked:
+        problems.append(f"{path} refers to the Secrets {', '.join(leaked)}, which hold the deployment's secrets: worker "
+                        f"pods hold none (docs/security.md, \"Which component holds which secret\"); remove them.")
+    return problems
+
+
+def extension_problems(spec: t.Any) -> list[str]:
+    """Every extension point of airflow_core at once (tasks/preflight.yml passes _airflow_core_extension_check).
+
+    spec: {common: {variable: value} for the volumes, mounts and envFrom of every Airflow container; components:
+    {variable: {settings, probes (the probes the main container has), airflow (gets the common ones), worker}};
+    role: {volumes, containers, mount_paths, objects, role_secrets, worker_secrets, label_keys, label_prefixes};
+    configmaps; secrets (values never shown)}.
+    """
+    role = spec.get("role", {})
+    common = spec.get("common", {})
+    problems: list[str] = []
+    role_volumes = list(role.get("volumes", []))
+    vol_name, mount_name, env_from_name = ("airflow_core_extra_volumes", "airflow_core_extra_volume_mounts",
+                                           "airflow_core_env_from")
+    common_volumes = common.get(vol_name, [])
+    problems += volume_problems(common_volumes, vol_name, role_volumes)
+    common_names = [v.get("name") for v in common_volumes if isinstance(v, dict)] if isinstance(common_volumes, list) else []
+    problems += mount_problems(common.get(mount_name, []), mount_name, role_volumes + common_names, role.get("mount_paths", []))
+    problems += env_from_problems(common.get(env_from_name, []), env_from_name, role.get("role_secrets", []),
+                                  role.get("worker_secrets", []))
+    worker_forbidden = set(role.get("role_secrets", [])) | set(role.get("worker_secrets", []))
+    leaked = sorted((_secret_refs(common_volumes) | _secret_refs(common.get(env_from_name, []))) & worker_forbidden)
+    if leaked:
+        problems.append(f"{vol_name} refers to the Secrets {', '.join(leaked)}, which hold the deployment's secrets, and "
+                        f"reaches the worker pods, which hold none (docs/security.md): remove them.")
+    for var, comp in (spec.get("components") or {}).items():
+        s = comp.get("settings")
+        if not isinstance(s, dict):
+            continue
+        base = role_volumes + (common_names if comp.get("airflow") else []) + list(comp.get("own_volumes", []))
+        own = s.get("extra_volumes", [])
+        problems += volume_problems(own, f"{var}.extra_volumes", base)
+        volumes = base + ([v.get("name") for v in own if isinstance(v, dict)] if isinstance(own, list) else [])
+        problems += mount_problems(s.get("extra_volume_mounts", []), f"{var}.extra_volume_mounts", volumes,
+                                   role.get("mount_paths", []))
+        for field in ("extra_init_containers", "extra_containers"):
+            problems += container_problems(s.get(field, []), f"{var}.{field}", role.get("containers", []), volumes)
+        problems += env_from_problems(s.get("env_from", []), f"{var}.env_from", role.get("role_secrets", []),
+                                      role.get("worker_secrets", []) if comp.get("worker") else [])
+        problems += label_problems(s.get("pod_labels", {}), f"{var}.pod_labels", role.get("label_keys", []),
+                                   role.get("label_prefixes", []))
+        problems += spread_problems(s.get("topology_spread_constraints", []), f"{var}.topology_spread_constraints")
+        if "probes" in s:
+            problems += probe_problems(s["probes"], f"{var}.probes", comp.get("probes", []))
+        if comp.get("worker"):
+            leaked = sorted(_secret_refs([s.get(k) for k in ("extra_volumes", "extra_init_containers", "extra_containers")])
+                            & worker_forbidden)
+            if leaked:
+                problems.append(f"{var} refers to the Secrets {', '.join(leaked)}, which hold the deployment's secrets: "
+                                f"worker pods hold none (docs/security.md); remove them.")
+            problems += pod_override_problems(s.get("pod_template", {}), s.get("pod_template_mode", "merge"),
+                                              f"{var}.pod_template", role.get("containers", []), volumes, worker_forbidden)
+    problems += object_data_problems(spec.get("configmaps", {}), "airflow_core_extra_configmaps", role.get("objects", []), False)
+    problems += object_data_problems(spec.get("secrets", {}), "airflow_core_extra_secrets", role.get("objects", []), True)
+    return problems
