@@ -21,8 +21,10 @@ cleanup() {
 trap cleanup EXIT
 
 # extensions/molecule/day2 upgrades from the previous Airflow release: its image is built and loaded only when the
-# scenario list names it (AIRFLOW_K8S_SCENARIOS chooses the scenarios, in order).
-scenarios="${AIRFLOW_K8S_SCENARIOS:-default external_db nfs portworx gitsync day2}"
+# scenario list names it (AIRFLOW_K8S_SCENARIOS chooses the scenarios, in order). It passes here but is not in the
+# default list: its whole sequence took 31 and 46 min in two runs on this 2-CPU machine, and with it the run would
+# exceed the 75 min budget (README, "Tested on a real cluster"). Run it with AIRFLOW_K8S_SCENARIOS=day2 make test.
+scenarios="${AIRFLOW_K8S_SCENARIOS:-default external_db nfs portworx gitsync}"
 
 # The Docker engine, the images (cached by version) and the test cluster: mostly waiting on I/O, so they come up in the
 # background while the static checks use the CPUs (a failing static check stops them).
