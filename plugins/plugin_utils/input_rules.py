@@ -432,6 +432,21 @@ def security_context_problems(sc: t.Any, path: str, pod: bool = False) -> list[s
     return problems
 
 
+def _check_item_name(where: str, name: t.Any, kind: str, reserved: set[str], seen: set[str], problems: list[str]) -> None:
+    """The name of one item of a user's list of volumes or containers: a DNS-1123 label, not one of the role's own,
+    not twice (seen collects the good ones)."""
+    if not isinstance(name, str) or len(name) > 63 or not _DNS_LABEL.match(name):
+        problems.append(f"{where}.name={_show(name)} is not a DNS-1123 label: use lowercase letters, digits and "
+                        f"\"-\", at most 63 characters.")
+    elif name in reserved:
+        problems.append(f"{where}.name={_show(name)} is a {kind} of the role's own ({', '.join(sorted(reserved))}): "
+                        f"choose another name.")
+    elif name in seen:
+        problems.append(f"{where}.name={_show(name)} appears twice: give each {kind} once.")
+    else:
+        seen.add(name)
+
+
 def volume_problems(volumes: t.Any, path: str, reserved: t.Iterable[str] = ()) -> list[str]:
     """Volumes a user adds: {name, <one source>}, DNS-1123 names, unique, not the role's, restricted sources only."""
     if not isinstance(volumes, list):
@@ -446,16 +461,7 @@ def volume_problems(volumes: t.Any, path: str, reserved: t.Iterable[str] = ()) -
                             f"{{name: scratch, emptyDir: {{}}}}.")
             continue
         vname = vol.get("name")
-        if not isinstance(vname, str) or len(vname) > 63 or not _DNS_LABEL.match(vname):
-            problems.append(f"{where}.name={_show(vname)} is not a DNS-1123 label: use lowercase letters, digits and "
-                            f"\"-\", at most 63 characters.")
-        elif vname in reserved_set:
-            problems.append(f"{where}.name={_show(vname)} is a volume of the role's own ({', '.join(sorted(reserved_set))}): "
-                            f"choose another name.")
-        elif vname in seen:
-            problems.append(f"{where}.name={_show(vname)} appears twice: give each volume once.")
-        else:
-            seen.add(vname)
+        _check_item_name(where, vname, "volume", reserved_set, seen, problems)
         sources = [k for k in vol if k != "name"]
         forbidden = [k for k in sources if k in _OTHER_VOLUME_TYPES]
         unknown = [k for k in sources if k not in _OTHER_VOLUME_TYPES and k not in RESTRICTED_VOLUME_TYPES]
@@ -560,16 +566,7 @@ def container_problems(containers: t.Any, path: str, reserved: t.Iterable[str], 
             problems.append(f"{where}={_show(cont)} must be a dictionary (a Kubernetes container: name, image, ...).")
             continue
         cname = cont.get("name")
-        if not isinstance(cname, str) or len(cname) > 63 or not _DNS_LABEL.match(cname):
-            problems.append(f"{where}.name={_show(cname)} is not a DNS-1123 label: use lowercase letters, digits and "
-                            f"\"-\", at most 63 characters.")
-        elif cname in reserved_set:
-            problems.append(f"{where}.name={_show(cname)} is a container of the role's own "
-                            f"({', '.join(sorted(reserved_set))}): choose another name.")
-        elif cname in seen:
-            problems.append(f"{where}.name={_show(cname)} appears twice: give each container once.")
-        else:
-            seen.add(cname)
+        _check_item_name(where, cname, "container", reserved_set, seen, problems)
         if "image" in cont and (not isinstance(cont["image"], str) or not cont["image"]):
             problems.append(f"{where}.image={_show(cont['image'])} must name the container's image (or leave image out "
                             f"for the role's Airflow image).")

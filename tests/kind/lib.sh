@@ -116,15 +116,20 @@ _stage_run() {
   start=$(date +%s)
   "$@" || rc=$?
   end=$(date +%s)
-  STAGE_NAMES+=("${name}")
-  STAGE_SECS+=("$((end - start))")
-  STAGE_RCS+=("${rc}")
-  if [ "${rc}" -ne 0 ]; then
-    log "=== stage ${name} FAILED after $((end - start)) s (exit ${rc})"
+  _stage_record "${name}" "$((end - start))" "${rc}"
+}
+
+# _stage_record NAME SECONDS RC: a row of the table, and the log line; returns RC.
+_stage_record() {
+  STAGE_NAMES+=("$1")
+  STAGE_SECS+=("$2")
+  STAGE_RCS+=("$3")
+  if [ "$3" -ne 0 ]; then
+    log "=== stage $1 FAILED after $2 s (exit $3)"
   else
-    log "=== stage ${name} done in $((end - start)) s"
+    log "=== stage $1 done in $2 s"
   fi
-  return "${rc}"
+  return "$3"
 }
 
 stage() {
@@ -163,15 +168,10 @@ stage_wait() {
   wait "${!pid_var}" || true
   cat "${out}" >&2
   read -r secs rc <"${out}.result" || { secs=0; rc=1; }
-  STAGE_NAMES+=("${name} (background)")
-  STAGE_SECS+=("${secs}")
-  STAGE_RCS+=("${rc}")
-  if [ "${rc}" -ne 0 ]; then
-    log "=== stage ${name} FAILED after ${secs} s (exit ${rc})"
+  if ! _stage_record "${name} (background)" "${secs}" "${rc}"; then
     stage_table
     exit "${rc}"
   fi
-  log "=== stage ${name} done in ${secs} s"
 }
 
 stage_kill_background() {
