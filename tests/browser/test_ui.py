@@ -1,6 +1,7 @@
 """The Airflow UI in a real browser: headless Chromium (Debian's package, driven by Selenium through
-/usr/bin/chromedriver) signs in through the SimpleAuthManager login page, opens the DAG's runs and sees the
-run's success in the page itself; the screenshot is kept.
+/usr/bin/chromedriver) signs in through the auth manager's login page (SimpleAuthManager's, or FAB's in the scenario
+that runs the FAB auth manager), opens the DAG's runs and sees the run's success in the page itself; the screenshot
+is kept.
 
 Environment:
     AIRFLOW_UI_URL                 the api-server through its Service, e.g. http://172.20.0.2:30080 (required)
@@ -93,7 +94,8 @@ def _sign_in(driver, settings, wrong: bool = False) -> None:
     user_field.send_keys(settings["username"])
     password_field.clear()
     password_field.send_keys(os.environ["AIRFLOW_UI_PASSWORD"] + ("-wrong" if wrong else ""))
-    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    # SimpleAuthManager's React page has a <button type=submit>, FAB's login page an <input type=submit>
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit], input[type=submit]").click()
 
 
 def test_ui_sign_in_and_dag_run_success(browser, settings):
