@@ -10,6 +10,9 @@ Environment:
     AIRFLOW_UI_RUN_ID              the run that must show as success (default: the newest run shown)
     AIRFLOW_UI_SCREENSHOT          where the PNG goes (default <repo>/.work/test-output/ui-dag-run.png)
     AIRFLOW_UI_TIMEOUT             seconds to wait for each page (default 120; the UI is slow on 2 cores)
+    AIRFLOW_UI_AUTH_MANAGER        simple or fab (default: either): fab checks that the login page is FAB's
+                                   (a server-rendered form with a CSRF token) and that the signed-in UI shows
+                                   FAB's Security menu
 
 Skips only when the URL or the credentials are not given; a missing browser is a failure.
 Run: tests/scripts/install-browser.sh, then AIRFLOW_UI_URL=... pytest tests/browser (extensions/molecule/default/verify_browser.yml).
@@ -46,6 +49,7 @@ def settings() -> dict[str, str | int | Path]:
             os.environ.get("AIRFLOW_UI_SCREENSHOT") or REPO_ROOT / ".work" / "test-output" / "ui-dag-run.png"
         ),
         "timeout": int(os.environ.get("AIRFLOW_UI_TIMEOUT") or 120),
+        "auth_manager": os.environ.get("AIRFLOW_UI_AUTH_MANAGER", ""),
     }
 
 
@@ -110,6 +114,10 @@ def test_ui_sign_in_and_dag_run_success(browser, settings):
         # Unauthenticated: the UI sends the browser to the auth manager's login page.
         browser.get(settings["url"] + "/")
         wait.until(lambda d: "/auth/login" in d.current_url)
+        if settings["auth_manager"] == "fab":
+            # FAB's own page (Flask-AppBuilder's form, CSRF-protected), not SimpleAuthManager's React one
+            wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "form input[name=csrf_token]"),
+                       message="the login page is not FAB's (no CSRF-protected form)")
 
         # A wrong password is refused: still on the login page, no session token.
         _sign_in(browser, settings, wrong=True)
@@ -121,6 +129,10 @@ def test_ui_sign_in_and_dag_run_success(browser, settings):
         _sign_in(browser, settings)
         wait.until(lambda d: "/auth/login" not in d.current_url)
         assert browser.get_cookie("_token") is not None, "signed in, but the UI set no session token"
+        if settings["auth_manager"] == "fab":
+            # The FAB auth manager adds its Security menu (users, roles) to the UI's navigation
+            wait.until(lambda d: d.find_elements(By.XPATH, "//nav//*[normalize-space(text())='Security']"),
+                       message="signed in through FAB, but the UI shows no Security menu")
 
         # The DAG's runs, as the UI shows them (rendered by the React app from the REST API).
         browser.get(f"{settings['url']}/dags/{settings['dag_id']}/runs")
