@@ -372,7 +372,8 @@ SECRET_ENV_OF = {
     "fernet key": "AIRFLOW__CORE__FERNET_KEY",
     "JWT secret": "AIRFLOW__API_AUTH__JWT_SECRET",
     "API secret key": "AIRFLOW__API__SECRET_KEY",
-    "admin password": "AIRFLOW_K8S_ADMIN_PASSWORD",  # the api-server's init container (simple auth manager)
+    "admin password": "AIRFLOW_K8S_ADMIN_PASSWORD",  # the api-server's init container (simple or FAB auth manager)
+    "sign-in provider secret": "AIRFLOW_K8S_FAB_PROVIDER_SECRET",  # FAB: OIDC client secret / LDAP bind password
 }
 SECRETS_IN_CFG = (("core", "fernet_key"), ("database", "sql_alchemy_conn"), ("api", "secret_key"), ("api_auth", "jwt_secret"))
 
@@ -420,11 +421,18 @@ def test_each_component_holds_only_the_secrets_of_the_table(render: Render) -> N
     if db_clean is not None:
         pods["db-clean"] = pod_template(db_clean)["spec"]
     assert {"scheduler", "api-server", "dag-processor", "worker"} <= pods.keys()
-    simple_auth = any(c["name"] == "auth-passwords" for c in pods["api-server"].get("initContainers") or [])
+    # The admin password: only where the role manages the admin user (simple: auth-passwords, FAB: fab-admin)
+    managed_admin = any(c["name"] in ("auth-passwords", "fab-admin") for c in pods["api-server"].get("initContainers") or [])
+    # The sign-in provider's secret: only where the FAB auth manager signs in through OIDC or LDAP (its fab.json)
+    fab = next((c for c in of_kind(render.objects, "ConfigMap") if name(c).split("/")[-1].endswith("-fab")), None)
+    fab_settings = json.loads(fab["data"]["fab.json"]) if fab else {}
+    provider = fab_settings.get("auth_type") in ("oauth", "ldap")
     for pod, spec in pods.items():
         held = _pod_secret_envs(spec)
         for secret, env in SECRET_ENV_OF.items():
-            if secret == "admin password" and not simple_auth:
+            if secret == "admin password" and not managed_admin:
+                expected = False
+            elif secret == "sign-in provider secret" and not provider:
                 expected = False
             else:
                 expected = table[pod][secret]
