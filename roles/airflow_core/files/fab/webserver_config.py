@@ -2,7 +2,7 @@
 # airflow_core_auth_manager: fab). Do not edit it in the pod: the role owns it. Its settings are data: fab.json
 # beside this file (ConfigMap <instance>-fab, from the variable airflow_core_fab); the one secret it needs (the OIDC
 # client secret or the LDAP bind password) comes from the environment (AIRFLOW_K8S_FAB_PROVIDER_SECRET, from the
-# user's Secret airflow_core_fab.provider_secret). Only the api-server mounts this file.
+# user's Secret airflow_core_fab.provider_secret_ref). Only the api-server mounts this file.
 from __future__ import annotations
 
 import json
