@@ -25,6 +25,7 @@ from ansible_collections.airflow_k8s.platform.plugins.module_utils.kube_apply_sp
     ARGUMENT_SPEC, MUTUALLY_EXCLUSIVE, REQUIRED_ONE_OF)
 from ansible_collections.airflow_k8s.platform.plugins.plugin_utils import kube_local
 from ansible_collections.airflow_k8s.platform.plugins.plugin_utils import core_version
+from ansible_collections.airflow_k8s.platform.plugins.plugin_utils import rerun_state
 from ansible_collections.airflow_k8s.platform.plugins.plugin_utils.kube_local import WORKLOAD_KINDS
 from ansible_collections.airflow_k8s.platform.plugins.plugin_utils.kube_local import not_ready as _not_ready
 
@@ -165,6 +166,12 @@ class ActionModule(ActionBase):
             if failed:
                 return self._fail(result, f"server-side apply of phase {phase} failed", failed)
             result["changed"] = any(res.get("changed") for res in results)
+            if not self._task.check_mode:
+                # The run's list of what it applied: site.yml's last task records their digests (rerun_state).
+                applied_so_far = list(task_vars.get(rerun_state.APPLIED_FACT) or [])
+                keys = [rerun_state.ref_key(o["apiVersion"], o["kind"], (o.get("metadata") or {}).get("namespace"),
+                                            o["metadata"]["name"]) for o in objects]
+                result["ansible_facts"] = {rerun_state.APPLIED_FACT: applied_so_far + [k for k in keys if k not in applied_so_far]}
             result["applied"] = [
                 {"object": _ref(obj), "changed": bool(res.get("changed"))} for obj, res in zip(objects, results)]
             # The apply's answer carries each workload's status: one the apply did not change and that is
