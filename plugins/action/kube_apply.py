@@ -238,11 +238,16 @@ class ActionModule(ActionBase):
 
     def _create_here(self, kube, objects: list[dict], field_manager: str) -> tuple[list, dict | None]:
         """create_only in this process: one POST per object, refused by the server when the object exists."""
+        return self._each_here(objects, lambda obj: kube.create(obj, field_manager, self._task.check_mode))
+
+    @staticmethod
+    def _each_here(objects: list[dict], call) -> tuple[list, dict | None]:
+        """call(object) for each object in this process: (the results so far, the failure that stopped them)."""
         results = []
         for obj in objects:
             try:
-                results.append(kube.create(obj, field_manager, self._task.check_mode))
-            except Exception as e:
+                results.append(call(obj))
+            except Exception as e:  # API errors, and urllib3 errors of an unreachable API server
                 return results, {"msg": f"{_ref(obj)}: {kube_local.api_error(e)}"}
         return results, None
 
@@ -294,13 +299,7 @@ class ActionModule(ActionBase):
 
     def _apply_here(self, kube, objects: list[dict], field_manager: str) -> tuple[list, dict | None]:
         """The same apply in this process (kube_local)."""
-        results = []
-        for obj in objects:
-            try:
-                results.append(kube.apply(obj, field_manager, self._task.check_mode))
-            except Exception as e:  # API errors, and urllib3 errors of an unreachable API server
-                return results, {"msg": f"{_ref(obj)}: {kube_local.api_error(e)}"}
-        return results, None
+        return self._each_here(objects, lambda obj: kube.apply(obj, field_manager, self._task.check_mode))
 
     def _delete_here(self, kube, absent: list[dict]) -> tuple[bool, dict | None]:
         """Delete in this process and wait until each object is gone: (whether any existed, the failure)."""

@@ -252,15 +252,19 @@ class Kube:
             item.setdefault("apiVersion", resource.group_version)
         return items, True
 
-    def apply(self, obj: dict, field_manager: str, dry_run: bool) -> dict:
-        """Server-side apply of one object (a server-side dry run in check mode), like kubernetes.core.k8s with
-        apply and server_side_apply: {changed, result, diff}."""
+    def _placed(self, obj: dict) -> tuple:
+        """The API resource of an object to write, its metadata, and its namespace (None when cluster-scoped)."""
         try:
             resource = self.resource(obj["kind"], obj["apiVersion"])
         except ResourceNotFoundError as e:
             raise KubeError(f"no API for {obj['apiVersion']} {obj['kind']}") from e
         meta = obj["metadata"]
-        namespace = meta.get("namespace") if resource.namespaced else None
+        return resource, meta, (meta.get("namespace") if resource.namespaced else None)
+
+    def apply(self, obj: dict, field_manager: str, dry_run: bool) -> dict:
+        """Server-side apply of one object (a server-side dry run in check mode), like kubernetes.core.k8s with
+        apply and server_side_apply: {changed, result, diff}."""
+        resource, meta, namespace = self._placed(obj)
         if resource.namespaced and not namespace:
             raise KubeError(f"{obj['kind']} {meta['name']} needs metadata.namespace")
         existing = self._get(resource, meta["name"], namespace)
@@ -288,12 +292,7 @@ class Kube:
         {changed, result, existed}. The create's own managedFields entry (an Update of field_manager) is then
         made an Apply of field_manager, so the caller's server-side apply owns the fields alone (a key it stops
         applying is removed, as for any applied object)."""
-        try:
-            resource = self.resource(obj["kind"], obj["apiVersion"])
-        except ResourceNotFoundError as e:
-            raise KubeError(f"no API for {obj['apiVersion']} {obj['kind']}") from e
-        meta = obj["metadata"]
-        namespace = meta.get("namespace") if resource.namespaced else None
+        resource, meta, namespace = self._placed(obj)
         try:
             response = resource.create(body=obj, namespace=namespace, field_manager=field_manager,
                                        dry_run="All" if dry_run else None, serialize=False)

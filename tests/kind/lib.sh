@@ -132,13 +132,18 @@ _stage_record() {
   return "$3"
 }
 
-stage() {
+# _end_on_failure CMD...: runs CMD; when it fails, prints the table and ends the run with its status.
+_end_on_failure() {
   local rc=0
-  _stage_run "$@" || rc=$?
+  "$@" || rc=$?
   if [ "${rc}" -ne 0 ]; then
     stage_table
     exit "${rc}"
   fi
+}
+
+stage() {
+  _end_on_failure _stage_run "$@"
 }
 
 stage_keep_going() {
@@ -163,12 +168,7 @@ stage_background() {
 }
 
 stage_wait() {
-  local rc=0
-  _stage_wait_record "$1" || rc=$?
-  if [ "${rc}" -ne 0 ]; then
-    stage_table
-    exit "${rc}"
-  fi
+  _end_on_failure _stage_wait_record "$1"
 }
 
 # stage_wait_keep_going NAME: stage_wait that records a failure and carries on (as stage_keep_going).
