@@ -13,10 +13,13 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from lib.ansible_run import REPO, RENDER_PLAYBOOK, RunResult, ansible_bin, ansible_env, manifest_files
 
 HOSTS = ("cluster-a", "cluster-b")
+# Each host its own deployment: a namespace and an instance of its own (host_vars)
+OWN = {"cluster-a": ("team-a", "alpha"), "cluster-b": ("team-b", "beta")}
 
 
 @pytest.fixture
@@ -75,3 +78,29 @@ def test_explicit_folder_for_one_host_replaces_only_earlier_manifests(two_hosts:
     assert result.returncode == 0, result.describe()
     assert sorted(p.name for p in target.iterdir()) == ["00-namespace.yaml", "kustomization.yaml", "notes.txt"]
     assert (target / "notes.txt").read_text() == "mine\n"
+
+
+def test_each_host_renders_its_own_deployment_into_its_own_folder(tmp_path: Path) -> None:
+    """Hosts of one inventory with their own namespace and instance: each folder holds its host's Namespace, and the
+    Namespace carries no instance label (one namespace, one instance; no run flips a namespace label)."""
+    folder = tmp_path / "inventories" / "teams"
+    (folder / "host_vars").mkdir(parents=True)
+    lines = ["---", "airflow:", "  hosts:"]
+    for host, (namespace, instance) in OWN.items():
+        lines += [f"    {host}:", "      ansible_connection: local",
+                  '      ansible_python_interpreter: "{{ ansible_playbook_python }}"']
+        (folder / "host_vars" / f"{host}.yml").write_text(
+            f"---\nairflow_namespace: {namespace}\nairflow_instance: {instance}\n")
+    (folder / "hosts.yml").write_text("\n".join(lines) + "\n")
+    (folder / "group_vars").symlink_to(REPO / "inventories" / "local" / "group_vars")
+    cwd = tmp_path / "work"
+    cwd.mkdir()
+    result = _render(folder, cwd)
+    assert result.returncode == 0, result.describe()
+    for host, (namespace, _instance) in OWN.items():
+        [namespace_file] = manifest_files(cwd / "render" / "teams" / host)
+        docs = [d for d in yaml.safe_load_all(namespace_file.read_text()) if d]
+        assert [(d["kind"], d["metadata"]["name"]) for d in docs] == [("Namespace", namespace)], result.describe()
+        labels = docs[0]["metadata"]["labels"]
+        assert "app.kubernetes.io/instance" not in labels, labels
+        assert labels["pod-security.kubernetes.io/enforce"] == "restricted", labels

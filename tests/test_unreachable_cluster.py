@@ -32,7 +32,8 @@ def test_site_yml_names_the_unreachable_cluster(tmp_path: Path) -> None:
                           timeout=300)
     out = result.output
     assert result.returncode != 0, out[-3000:]
-    assert "airflow_db could not read namespace airflow of the cluster" in out, out[-3000:]
+    # the first read of the namespace: the check for another instance (roles/airflow_core/tasks/preflight_instances.yml)
+    assert "airflow_core could not read namespace airflow of the cluster" in out, out[-3000:]
     assert "check the kubeconfig" in out and "127.0.0.1" in out, out[-3000:]
     assert "censored" not in out, out[-3000:]
     assert "changed=0" in out, out[-3000:]
@@ -81,7 +82,7 @@ def test_k8s_auth_environment_reaches_the_cluster_calls(tmp_path: Path, case: st
                           timeout=300)
     out = result.output
     assert result.returncode != 0, out[-3000:]
-    assert "airflow_db could not read namespace airflow-staging" in out, out[-3000:]
+    assert "airflow_core could not read namespace airflow-staging" in out, out[-3000:]
     assert f"host='127.0.0.1', {server}" in out, out[-3000:]
     assert ("AnsiballZ_kube_read" in out) == (path == "modules"), out[-3000:]
 

@@ -25,6 +25,7 @@ from ansible_collections.airflow_k8s.platform.plugins.module_utils.kube_apply_sp
     ARGUMENT_SPEC, MUTUALLY_EXCLUSIVE, REQUIRED_ONE_OF)
 from ansible_collections.airflow_k8s.platform.plugins.plugin_utils import kube_local
 from ansible_collections.airflow_k8s.platform.plugins.plugin_utils import core_version
+from ansible_collections.airflow_k8s.platform.plugins.plugin_utils import rerun_state
 from ansible_collections.airflow_k8s.platform.plugins.plugin_utils.kube_local import WORKLOAD_KINDS
 from ansible_collections.airflow_k8s.platform.plugins.plugin_utils.kube_local import not_ready as _not_ready
 
@@ -158,13 +159,27 @@ class ActionModule(ActionBase):
 
         diffs: list[dict] = []
         if objects and args["apply"]:
-            if kube:
+            if args["create_only"] and kube:
+                results, failed = self._create_here(kube, objects, args["field_manager"])
+            elif args["create_only"]:
+                results, failed = self._create_module(objects, args["field_manager"], task_vars)
+            elif kube:
                 results, failed = self._apply_here(kube, objects, args["field_manager"])
             else:
                 results, failed = self._apply_module(objects, args["field_manager"], task_vars)
             if failed:
-                return self._fail(result, f"server-side apply of phase {phase} failed", failed)
+                verb = "create" if args["create_only"] else "server-side apply"
+                return self._fail(result, f"{verb} of phase {phase} failed", failed)
             result["changed"] = any(res.get("changed") for res in results)
+            if not self._task.check_mode:
+                # The run's list of what it applied: site.yml's last task records their digests (rerun_state).
+                applied_so_far = list(task_vars.get(rerun_state.APPLIED_FACT) or [])
+                keys = [rerun_state.ref_key(o["apiVersion"], o["kind"], (o.get("metadata") or {}).get("namespace"),
+                                            o["metadata"]["name"]) for o in objects]
+                result["ansible_facts"] = {rerun_state.APPLIED_FACT: applied_so_far + [k for k in keys if k not in applied_so_far]}
+            if args["create_only"]:
+                # The objects another run (or an earlier one) created first: the caller reads and uses theirs.
+                result["existed"] = [_ref(obj) for obj, res in zip(objects, results) if res.get("existed")]
             result["applied"] = [
                 {"object": _ref(obj), "changed": bool(res.get("changed"))} for obj, res in zip(objects, results)]
             # The apply's answer carries each workload's status: one the apply did not change and that is
@@ -221,15 +236,70 @@ class ActionModule(ActionBase):
         results = applied.get("result", {}).get("results") if len(objects) > 1 else [applied]
         return list(results or []), None
 
-    def _apply_here(self, kube, objects: list[dict], field_manager: str) -> tuple[list, dict | None]:
-        """The same apply in this process (kube_local)."""
+    def _create_here(self, kube, objects: list[dict], field_manager: str) -> tuple[list, dict | None]:
+        """create_only in this process: one POST per object, refused by the server when the object exists."""
+        return self._each_here(objects, lambda obj: kube.create(obj, field_manager, self._task.check_mode))
+
+    @staticmethod
+    def _each_here(objects: list[dict], call) -> tuple[list, dict | None]:
+        """call(object) for each object in this process: (the results so far, the failure that stopped them)."""
         results = []
         for obj in objects:
             try:
-                results.append(kube.apply(obj, field_manager, self._task.check_mode))
+                results.append(call(obj))
             except Exception as e:  # API errors, and urllib3 errors of an unreachable API server
                 return results, {"msg": f"{_ref(obj)}: {kube_local.api_error(e)}"}
         return results, None
+
+    def _create_module(self, objects: list[dict], field_manager: str, task_vars: dict) -> tuple[list, dict | None]:
+        """create_only through the kubernetes.core modules, which have no create-only call: a server-side apply
+        under a field manager of this call alone, without forcing conflicts. Where the object exists with other
+        values (another run's, or an earlier run's), the server refuses the whole apply (409 conflict) and nothing
+        changes; where it is absent, it is created. That manager's ownership then becomes field_manager's, so a
+        later server-side apply owns the fields alone."""
+        results = []
+        for obj in objects:
+            meta = obj["metadata"]
+            manager = f"{field_manager}-create-{os.urandom(6).hex()}"
+            created = self._module("kubernetes.core.k8s", {
+                "state": "present", "apply": True,
+                "server_side_apply": {"field_manager": manager, "force_conflicts": False},
+                "definition": obj,
+            }, task_vars)
+            if created.get("failed"):
+                if created.get("status") == 409 or "conflict" in str(created.get("reason", "")).lower():
+                    results.append({"changed": False, "existed": True, "result": {}})
+                    continue
+                return results, created
+            if self._task.check_mode:
+                results.append({"changed": bool(created.get("changed")), "existed": False, "result": obj})
+                continue
+            ref = {"kind": obj["kind"], "api_version": obj["apiVersion"], "name": meta["name"]}
+            if meta.get("namespace"):
+                ref["namespace"] = meta["namespace"]
+            found = self._module("kubernetes.core.k8s_info", ref, task_vars)
+            if found.get("failed") or not found.get("resources"):
+                return results, found if found.get("failed") else {"msg": f"{_ref(obj)} not found after its create"}
+            live = found["resources"][0]
+            owners = {e.get("manager") for e in (live.get("metadata") or {}).get("managedFields") or []}
+            if owners != {manager}:  # the same values were there already, under other owners: not this call's
+                results.append({"changed": False, "existed": True, "result": {}})
+                continue
+            fields = kube_local.owned_as_applied(live, manager, field_manager)
+            owned = self._module("kubernetes.core.k8s", {
+                "state": "patched", "merge_type": ["merge"],
+                "definition": {"apiVersion": obj["apiVersion"], "kind": obj["kind"],
+                               "metadata": {**{k: v for k, v in meta.items() if k in ("name", "namespace")},
+                                            "managedFields": fields}},
+            }, task_vars)
+            if owned.get("failed"):
+                return results, owned
+            results.append({"changed": True, "existed": False, "result": live})
+        return results, None
+
+    def _apply_here(self, kube, objects: list[dict], field_manager: str) -> tuple[list, dict | None]:
+        """The same apply in this process (kube_local)."""
+        return self._each_here(objects, lambda obj: kube.apply(obj, field_manager, self._task.check_mode))
 
     def _delete_here(self, kube, absent: list[dict]) -> tuple[bool, dict | None]:
         """Delete in this process and wait until each object is gone: (whether any existed, the failure)."""

@@ -28,6 +28,8 @@ def object_names(instance: str) -> dict[str, str]:
         "release_record": f"{instance}-release",
         "core_secret": f"{instance}-secrets",
         "backup_claim": f"{instance}-backup",
+        # Secret site.yml writes after a full run (digests only): a re-run compares with it (rerun_state).
+        "applied_record": f"{instance}-applied",
     }
 
 

@@ -21,6 +21,7 @@ ARGUMENT_SPEC = {
     "wait": {"type": "bool", "default": False},
     "wait_timeout": {"type": "int", "default": 600},
     "apply": {"type": "bool", "default": True},
+    "create_only": {"type": "bool", "default": False},
 }
 
 # One phase (phase, objects, absent) or several applied together (phases), not both.

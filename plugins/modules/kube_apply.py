@@ -84,6 +84,19 @@ options:
         e.g. for a phase an earlier task applied without waiting.
     type: bool
     default: true
+  create_only:
+    description:
+      - With C(true), create each object only when it does not exist, and never change an existing one. One
+        create call per object, which the API server refuses for a name that exists, so of several runs racing to
+        create the same object exactly one wins (first-install Secrets). The result's C(existed) lists the objects
+        that were already there; the caller reads them and uses their values. The create's own field ownership
+        becomes an apply of I(field_manager), so a later server-side apply of the object owns its fields alone.
+      - In process it is a create call (POST). Through the kubernetes.core modules (a task with become or
+        environment, or AIRFLOW_K8S_KUBE_MODULES=1) it is a server-side apply under a field manager of that call
+        alone without forcing conflicts, which the server refuses (409) when the object holds other values, so
+        an existing object is never changed either.
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -125,6 +138,11 @@ workloads:
   returned: when applied to a cluster
   type: list
   elements: dict
+existed:
+  description: With I(create_only), the objects that existed already and were left as they are.
+  returned: with I(create_only), when applied to a cluster
+  type: list
+  elements: str
 removed:
   description: Objects deleted because they are switched off.
   returned: when I(absent) is not empty

@@ -34,7 +34,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.parsing.vault import is_encrypted_file
 
 try:
-    from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError, ResourceNotFoundError
+    from kubernetes.dynamic.exceptions import ConflictError, DynamicApiError, NotFoundError, ResourceNotFoundError
     from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
     from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
     from ansible_collections.kubernetes.core.plugins.module_utils.k8s.service import diff_objects
@@ -143,6 +143,20 @@ class Kubeconfigs:
         return plain
 
 
+def owned_as_applied(obj: dict, manager: str, field_manager: str) -> list[dict]:
+    """The object's managedFields with manager's entry turned into a server-side apply of field_manager: what an
+    object created by create_only needs so that later applies of field_manager own its fields alone (the API server
+    would otherwise keep the creating entry as a second owner, or a `before-first-apply` one if it were cleared)."""
+    fields = []
+    for entry in (obj.get("metadata") or {}).get("managedFields") or []:
+        entry = dict(entry)
+        if entry.get("manager") == manager:
+            entry.update(manager=field_manager, operation="Apply")
+            entry.pop("subresource", None)
+        fields.append(entry)
+    return fields
+
+
 def not_ready(obj: dict) -> str | None:
     """Why a workload as the API server returned it is not ready, or None when it is.
 
@@ -238,15 +252,19 @@ class Kube:
             item.setdefault("apiVersion", resource.group_version)
         return items, True
 
-    def apply(self, obj: dict, field_manager: str, dry_run: bool) -> dict:
-        """Server-side apply of one object (a server-side dry run in check mode), like kubernetes.core.k8s with
-        apply and server_side_apply: {changed, result, diff}."""
+    def _placed(self, obj: dict) -> tuple:
+        """The API resource of an object to write, its metadata, and its namespace (None when cluster-scoped)."""
         try:
             resource = self.resource(obj["kind"], obj["apiVersion"])
         except ResourceNotFoundError as e:
             raise KubeError(f"no API for {obj['apiVersion']} {obj['kind']}") from e
         meta = obj["metadata"]
-        namespace = meta.get("namespace") if resource.namespaced else None
+        return resource, meta, (meta.get("namespace") if resource.namespaced else None)
+
+    def apply(self, obj: dict, field_manager: str, dry_run: bool) -> dict:
+        """Server-side apply of one object (a server-side dry run in check mode), like kubernetes.core.k8s with
+        apply and server_side_apply: {changed, result, diff}."""
+        resource, meta, namespace = self._placed(obj)
         if resource.namespaced and not namespace:
             raise KubeError(f"{obj['kind']} {meta['name']} needs metadata.namespace")
         existing = self._get(resource, meta["name"], namespace)
@@ -267,6 +285,29 @@ class Kube:
             return {"changed": True, "diff": {"before": {}, "after": after}, **answer}
         match, diff = diff_objects(existing, after)
         return {"changed": not match, "diff": diff, **answer}
+
+    def create(self, obj: dict, field_manager: str, dry_run: bool) -> dict:
+        """Create one object only if it does not exist, in one API call (POST): the server refuses a second create
+        of the same name (409 AlreadyExists), so of two runs racing to create it exactly one wins.
+        {changed, result, existed}. The create's own managedFields entry (an Update of field_manager) is then
+        made an Apply of field_manager, so the caller's server-side apply owns the fields alone (a key it stops
+        applying is removed, as for any applied object)."""
+        resource, meta, namespace = self._placed(obj)
+        try:
+            response = resource.create(body=obj, namespace=namespace, field_manager=field_manager,
+                                       dry_run="All" if dry_run else None, serialize=False)
+        except ConflictError:
+            return {"changed": False, "existed": True, "result": {}}
+        except NotFoundError:
+            if dry_run:  # its namespace is created by the same run
+                return {"changed": True, "existed": False, "result": obj}
+            raise
+        created = self._json(response)
+        if not dry_run:
+            fields = owned_as_applied(created, field_manager, field_manager)
+            resource.patch(body={"metadata": {"managedFields": fields}}, name=meta["name"], namespace=namespace,
+                           content_type="application/merge-patch+json", serialize=False)
+        return {"changed": True, "existed": False, "result": created}
 
     def delete(self, obj: dict, dry_run: bool, timeout: int = DELETE_TIMEOUT) -> bool:
         """Delete one object and wait until it is gone; whether it existed."""

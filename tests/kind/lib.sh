@@ -132,13 +132,18 @@ _stage_record() {
   return "$3"
 }
 
-stage() {
+# _end_on_failure CMD...: runs CMD; when it fails, prints the table and ends the run with its status.
+_end_on_failure() {
   local rc=0
-  _stage_run "$@" || rc=$?
+  "$@" || rc=$?
   if [ "${rc}" -ne 0 ]; then
     stage_table
     exit "${rc}"
   fi
+}
+
+stage() {
+  _end_on_failure _stage_run "$@"
 }
 
 stage_keep_going() {
@@ -154,32 +159,58 @@ stage_background() {
   local name="$1" out="${REPO_ROOT}/.work/test-output/$1.log"
   shift
   mkdir -p "${REPO_ROOT}/.work/test-output"
+  rm -f "${out}.result"
   log "=== stage: ${name} (in the background, output in ${out#"${REPO_ROOT}"/})"
   ( _stage_bg_start=$(date +%s); rc=0; "$@" || rc=$?
-    echo "$(( $(date +%s) - _stage_bg_start )) ${rc}" >"${out}.result"; exit "${rc}" ) >"${out}" 2>&1 &
+    echo "$(( $(date +%s) - _stage_bg_start )) ${rc}" >"${out}.result.tmp"; mv "${out}.result.tmp" "${out}.result"; exit "${rc}" ) >"${out}" 2>&1 &
   STAGE_BG_PIDS+=("$!")
   eval "STAGE_BG_PID_${name//-/_}=$!"
 }
 
 stage_wait() {
+  _end_on_failure _stage_wait_record "$1"
+}
+
+# stage_wait_keep_going NAME: stage_wait that records a failure and carries on (as stage_keep_going).
+stage_wait_keep_going() {
+  _stage_wait_record "$1" || STAGE_FAILED+=("$1")
+}
+
+_stage_wait_record() {
   local name="$1" out="${REPO_ROOT}/.work/test-output/$1.log" pid_var secs rc=0
   pid_var="STAGE_BG_PID_${name//-/_}"
   log "=== stage: ${name}, waiting for it"
   wait "${!pid_var}" || true
   cat "${out}" >&2
   read -r secs rc <"${out}.result" || { secs=0; rc=1; }
-  if ! _stage_record "${name} (background)" "${secs}" "${rc}"; then
-    stage_table
-    exit "${rc}"
-  fi
+  _stage_record "${name} (background)" "${secs}" "${rc}"
+}
+
+# stage_after NAME: in a background stage, wait until the background stage NAME has ended; fails if NAME failed.
+stage_after() {
+  local result="${REPO_ROOT}/.work/test-output/$1.log.result" secs rc
+  until [ -e "${result}" ]; do sleep 2; done
+  read -r secs rc <"${result}" || return 1
+  [ "${rc}" -eq 0 ] || { echo "background stage $1 failed (exit ${rc}): not starting" >&2; return 1; }
 }
 
 stage_kill_background() {
   local pid
   for pid in "${STAGE_BG_PIDS[@]}"; do
-    kill "${pid}" 2>/dev/null || true
+    _stage_kill_tree "${pid}"
     wait "${pid}" 2>/dev/null || true
   done
+}
+
+# _stage_kill_tree PID: stop PID and every process under it (a background Molecule run's ansible-playbook and kubectl).
+_stage_kill_tree() {
+  local child
+  kill -STOP "$1" 2>/dev/null || return 0
+  for child in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+    _stage_kill_tree "${child}"
+  done
+  kill -TERM "$1" 2>/dev/null || true
+  kill -CONT "$1" 2>/dev/null || true
 }
 
 stage_failures() {

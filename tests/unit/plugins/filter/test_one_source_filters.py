@@ -90,6 +90,7 @@ def test_object_names() -> None:
         "release_record": "prod-release",
         "core_secret": "prod-secrets",
         "backup_claim": "prod-backup",
+        "applied_record": "prod-applied",
     }
     assert names["dags_claim"] == names["claim_prefix"] + "dags"
 

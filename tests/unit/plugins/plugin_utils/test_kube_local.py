@@ -160,3 +160,25 @@ def test_plain_remote_and_in_memory_kubeconfigs_pass_as_given(loader, tmp_path):
 def test_auth_args_refuses_what_the_module_would_refuse():
     with pytest.raises(kube_local.KubeError, match="validate_certs"):
         kube_local.auth_args({"validate_certs": "perhaps"})
+
+
+def test_owned_as_applied_makes_the_creating_entry_an_apply_of_the_field_manager():
+    created = {"metadata": {"managedFields": [
+        {"manager": "airflow-k8s-create-1a2b", "operation": "Apply", "apiVersion": "v1", "fieldsType": "FieldsV1",
+         "fieldsV1": {"f:data": {"f:a": {}}}},
+        {"manager": "kubectl", "operation": "Update", "apiVersion": "v1", "subresource": "status",
+         "fieldsType": "FieldsV1", "fieldsV1": {"f:metadata": {}}},
+    ]}}
+    fields = kube_local.owned_as_applied(created, "airflow-k8s-create-1a2b", "airflow-k8s")
+    assert fields[0] == {"manager": "airflow-k8s", "operation": "Apply", "apiVersion": "v1",
+                         "fieldsType": "FieldsV1", "fieldsV1": {"f:data": {"f:a": {}}}}
+    assert fields[1] == created["metadata"]["managedFields"][1], "another manager's entry is kept as it is"
+
+
+def test_owned_as_applied_turns_a_create_update_into_an_apply():
+    created = {"metadata": {"managedFields": [
+        {"manager": "airflow-k8s", "operation": "Update", "apiVersion": "v1", "fieldsType": "FieldsV1",
+         "fieldsV1": {"f:data": {"f:a": {}}}}]}}
+    assert [(e["manager"], e["operation"]) for e in kube_local.owned_as_applied(created, "airflow-k8s", "airflow-k8s")] \
+        == [("airflow-k8s", "Apply")]
+    assert kube_local.owned_as_applied({"metadata": {}}, "airflow-k8s", "airflow-k8s") == []

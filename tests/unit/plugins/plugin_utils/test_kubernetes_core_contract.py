@@ -39,7 +39,7 @@ CONTRACT = {
     "ansible_collections.kubernetes.core.plugins.module_utils.ansiblemodule": {"AnsibleModule"},
     "ansible_collections.kubernetes.core.plugins.module_utils.k8s.core": {"AnsibleK8SModule"},
     "ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions": {"CoreException"},
-    "kubernetes.dynamic.exceptions": {"DynamicApiError", "NotFoundError", "ResourceNotFoundError"},
+    "kubernetes.dynamic.exceptions": {"ConflictError", "DynamicApiError", "NotFoundError", "ResourceNotFoundError"},
 }
 
 
@@ -195,6 +195,12 @@ def test_kube_read_module_builds_on_the_kubernetes_core_module_classes():
     assert {"kind", "api_version", "name", "namespace", "label_selectors", "field_selectors"} <= set(find)
     exceptions = _module("ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions")
     assert issubclass(exceptions.CoreException, Exception)
-    from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError
+    from kubernetes.dynamic.exceptions import ConflictError, DynamicApiError, NotFoundError
+    from kubernetes.dynamic import exceptions as dynamic_exceptions
 
     assert issubclass(NotFoundError, DynamicApiError)
+    # kube_apply's create_only: a create of an existing name answers 409, raised as ConflictError
+    assert issubclass(ConflictError, DynamicApiError)
+    from kubernetes.client.rest import ApiException
+
+    assert isinstance(dynamic_exceptions.api_exception(ApiException(status=409)), ConflictError)
