@@ -69,8 +69,8 @@ def test_oidc_sign_in_maps_the_role():
                    and "/auth/oauth-authorized" not in d.current_url and d.get_cookie("_token"))
         SHOT.parent.mkdir(parents=True, exist_ok=True)
         if os.environ["OIDC_EXPECTED_ROLE"] == "Admin":
-            # an Admin sees FAB's Security menu (users, roles) in the UI's navigation
-            wait.until(lambda d: d.find_elements(By.XPATH, "//nav//*[normalize-space(text())='Security']"))
+            # an Admin sees FAB's Security menu (users, roles) in the UI's side bar
+            wait.until(lambda d: d.find_elements(By.XPATH, "//*[normalize-space(text())='Security']"))
         driver.save_screenshot(str(SHOT))
         user_token = driver.get_cookie("_token")["value"]
     finally:
