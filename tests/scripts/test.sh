@@ -49,7 +49,14 @@ cluster_up() {
 background_molecule() {
   stage_after cluster || return
   . tests/scripts/env.sh || return
-  molecule test -s "$1"
+  fresh_molecule_test "$1"
+}
+
+# A scenario from scratch: a run stopped halfway (a failed stage ends make test while a background scenario runs)
+# leaves Molecule's state of the scenario behind (created, prepared, and its copy of the old cluster's kubeconfig),
+# and the next run would skip create and prepare against a cluster that no longer exists.
+fresh_molecule_test() {
+  molecule reset -s "$1" && molecule test -s "$1"
 }
 
 stage python-tooling make -s venv
@@ -71,7 +78,7 @@ stage browser tests/scripts/install-browser.sh
 # Scenarios are independent (own namespace each): a red one is recorded and the others still run.
 for scenario in ${scenarios}; do
   [ "${scenario}" != "${background_scenario}" ] || continue
-  stage_keep_going "molecule-${scenario}" molecule test -s "${scenario}"
+  stage_keep_going "molecule-${scenario}" fresh_molecule_test "${scenario}"
 done
 if [ -n "${background_scenario}" ]; then
   stage_wait_keep_going "molecule-${background_scenario}"
