@@ -22,10 +22,13 @@ trap cleanup EXIT
 
 # The Molecule scenarios (AIRFLOW_K8S_SCENARIOS chooses them, in order). extensions/molecule/day2 upgrades from the
 # previous Airflow release (its image is built and loaded only when the list names it) and spends most of its 30-45
-# minutes waiting on a long task, rollouts and Jobs: it runs in the background, in its own namespace, from the moment
-# the cluster is ready (while the static checks and the other scenarios run), and the run waits for it before the
-# benchmark smoke test, which needs a quiet machine.
-scenarios="${AIRFLOW_K8S_SCENARIOS:-default external_db nfs portworx gitsync day2}"
+# minutes waiting on a long task, rollouts and Jobs: when listed, it runs in the background, in its own namespace, from
+# the moment the cluster is ready (while the static checks and the other scenarios run), and the run waits for it
+# before the benchmark smoke test, which needs a quiet machine. Not in the default list yet: its one rehearsal this way
+# (2026-12-06) passed the upgrade and idempotence, then timed out in the rotation step at a load of 87 (the machine
+# also ran two more scenarios and a deployment by hand); it goes in once a clean-clone run passes with it
+# (AIRFLOW_K8S_SCENARIOS="default external_db nfs portworx gitsync day2" make test).
+scenarios="${AIRFLOW_K8S_SCENARIOS:-default external_db nfs portworx gitsync}"
 background_scenario=""
 case " ${scenarios} " in
   *" day2 "*) background_scenario=day2 ;;
