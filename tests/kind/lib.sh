@@ -110,20 +110,36 @@ go_ok() {
 # scenarios: one red scenario must not hide the others); stage_failures is non-zero if one failed.
 STAGE_FAILED=()
 _stage_run() {
-  local name="$1" start end rc=0
+  local name="$1" start end rc=0 cpu0
   shift
   log "=== stage: ${name}"
   start=$(date +%s)
+  cpu0=$(_cpu_ticks)
   "$@" || rc=$?
   end=$(date +%s)
-  _stage_record "${name}" "$((end - start))" "${rc}"
+  _stage_record "${name}" "$((end - start))" "${rc}" "$(_cpu_busy_since "${cpu0}")"
 }
 
-# _stage_record NAME SECONDS RC: a row of the table, and the log line; returns RC.
+# _cpu_ticks: "busy total" jiffies of the whole machine (/proc/stat); _cpu_busy_since "BUSY TOTAL": the machine's busy
+# share in % since then. In the table it says whether a stage waited (low) or had the CPUs to itself or shared them.
+_cpu_ticks() {
+  local _cpu user nice system idle iowait irq softirq steal _rest
+  read -r _cpu user nice system idle iowait irq softirq steal _rest </proc/stat
+  echo "$((user + nice + system + irq + softirq + steal)) $((user + nice + system + irq + softirq + steal + idle + iowait))"
+}
+_cpu_busy_since() {
+  local busy0 total0 busy1 total1
+  read -r busy0 total0 <<<"$1"
+  read -r busy1 total1 <<<"$(_cpu_ticks)"
+  [ "$((total1 - total0))" -gt 0 ] && echo "$(( 100 * (busy1 - busy0) / (total1 - total0) ))" || echo "-"
+}
+
+# _stage_record NAME SECONDS RC [BUSY%]: a row of the table, and the log line; returns RC.
 _stage_record() {
   STAGE_NAMES+=("$1")
   STAGE_SECS+=("$2")
   STAGE_RCS+=("$3")
+  STAGE_BUSY+=("${4:--}")
   if [ "$3" -ne 0 ]; then
     log "=== stage $1 FAILED after $2 s (exit $3)"
   else
@@ -161,8 +177,9 @@ stage_background() {
   mkdir -p "${REPO_ROOT}/.work/test-output"
   rm -f "${out}.result"
   log "=== stage: ${name} (in the background, output in ${out#"${REPO_ROOT}"/})"
-  ( _stage_bg_start=$(date +%s); rc=0; "$@" || rc=$?
-    echo "$(( $(date +%s) - _stage_bg_start )) ${rc}" >"${out}.result.tmp"; mv "${out}.result.tmp" "${out}.result"; exit "${rc}" ) >"${out}" 2>&1 &
+  ( _stage_bg_start=$(date +%s); _stage_bg_cpu=$(_cpu_ticks); rc=0; "$@" || rc=$?
+    echo "$(( $(date +%s) - _stage_bg_start )) ${rc} $(_cpu_busy_since "${_stage_bg_cpu}")" >"${out}.result.tmp"
+    mv "${out}.result.tmp" "${out}.result"; exit "${rc}" ) >"${out}" 2>&1 &
   STAGE_BG_PIDS+=("$!")
   eval "STAGE_BG_PID_${name//-/_}=$!"
 }
@@ -177,20 +194,20 @@ stage_wait_keep_going() {
 }
 
 _stage_wait_record() {
-  local name="$1" out="${REPO_ROOT}/.work/test-output/$1.log" pid_var secs rc=0
+  local name="$1" out="${REPO_ROOT}/.work/test-output/$1.log" pid_var secs rc=0 busy
   pid_var="STAGE_BG_PID_${name//-/_}"
   log "=== stage: ${name}, waiting for it"
   wait "${!pid_var}" || true
   cat "${out}" >&2
-  read -r secs rc <"${out}.result" || { secs=0; rc=1; }
-  _stage_record "${name} (background)" "${secs}" "${rc}"
+  read -r secs rc busy <"${out}.result" || { secs=0; rc=1; }
+  _stage_record "${name} (background)" "${secs}" "${rc}" "${busy}"
 }
 
 # stage_after NAME: in a background stage, wait until the background stage NAME has ended; fails if NAME failed.
 stage_after() {
-  local result="${REPO_ROOT}/.work/test-output/$1.log.result" secs rc
+  local result="${REPO_ROOT}/.work/test-output/$1.log.result" secs rc _busy
   until [ -e "${result}" ]; do sleep 2; done
-  read -r secs rc <"${result}" || return 1
+  read -r secs rc _busy <"${result}" || return 1
   [ "${rc}" -eq 0 ] || { echo "background stage $1 failed (exit ${rc}): not starting" >&2; return 1; }
 }
 
@@ -221,16 +238,17 @@ stage_failures() {
 }
 
 STAGE_T0=$(date +%s)
+STAGE_CPU0=$(_cpu_ticks)
 stage_table() {
   local i total=0 result
-  printf '\n%-28s %8s  %s\n' "stage" "seconds" "result" >&2
-  printf '%-28s %8s  %s\n' "----------------------------" "-------" "------" >&2
+  printf '\n%-28s %8s %6s  %s\n' "stage" "seconds" "busy%" "result" >&2
+  printf '%-28s %8s %6s  %s\n' "----------------------------" "-------" "-----" "------" >&2
   for i in "${!STAGE_NAMES[@]}"; do
     result=ok
     [ "${STAGE_RCS[$i]:-0}" -eq 0 ] || result="FAILED (exit ${STAGE_RCS[$i]})"
-    printf '%-28s %8s  %s\n' "${STAGE_NAMES[$i]}" "${STAGE_SECS[$i]}" "${result}" >&2
+    printf '%-28s %8s %6s  %s\n' "${STAGE_NAMES[$i]}" "${STAGE_SECS[$i]}" "${STAGE_BUSY[$i]:--}" "${result}" >&2
     total=$((total + STAGE_SECS[i]))
   done
   printf '%-28s %8s\n' "total of the stages" "${total}" >&2
-  printf '%-28s %8s\n\n' "wall clock" "$(( $(date +%s) - STAGE_T0 ))" >&2
+  printf '%-28s %8s %6s\n\n' "wall clock" "$(( $(date +%s) - STAGE_T0 ))" "$(_cpu_busy_since "${STAGE_CPU0}")" >&2
 }
