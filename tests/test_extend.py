@@ -53,6 +53,7 @@ def component_extras(variable: str) -> Obj:
         "extra_containers": [SIDECAR] if variable != "airflow_core_workers" else [],
         "env_from": [{"configMapRef": {"name": "team-settings"}, "prefix": "TEAM_"}],
         "topology_spread_constraints": [SPREAD],
+        "priority_class_name": "team-high",
     }
 
 
@@ -73,6 +74,7 @@ FULL: Obj = {
     "airflow_core_triggerer": {**component_extras("airflow_core_triggerer")},
     "airflow_core_workers": {
         **component_extras("airflow_core_workers"),
+        "termination_grace_period_seconds": 120,
         # a native sidecar (restartPolicy Always): it ends with the task, so the worker pod completes
         "extra_init_containers": [INIT, {**SIDECAR, "name": "worker-shipper", "restartPolicy": "Always"}],
         "pod_template": {
@@ -83,6 +85,8 @@ FULL: Obj = {
     },
 }
 REPLACE: Obj = {
+    # two schedulers and no spread of the user's: the role's soft spread over nodes
+    "airflow_core_scheduler": {"replicas": 2},
     "airflow_core_workers": {
         "pod_template_mode": "replace",
         "pod_template": {"spec": {"containers": [{"name": "base", "image": "registry.example.com/airflow:team"}],
@@ -184,6 +188,21 @@ def test_each_pod_carries_its_extensions(renders: dict[str, tuple[RunResult, lis
     spread = spec["topologySpreadConstraints"]
     assert spread == [{**SPREAD, "labelSelector": {"matchLabels": {
         "app.kubernetes.io/name": "airflow", "app.kubernetes.io/instance": "airflow", "app.kubernetes.io/component": comp}}}]
+    # the worker pod template override (FULL) sets its own priorityClassName over the variable's
+    assert spec["priorityClassName"] == ("batch-low" if comp == "worker" else "team-high")
+    if comp == "worker":
+        assert spec["terminationGracePeriodSeconds"] == 120
+
+
+def test_several_replicas_spread_over_nodes_by_default(renders: dict[str, tuple[RunResult, list[Obj]]]) -> None:
+    objects = _objects(renders, "replace")
+    selector = {"matchLabels": {"app.kubernetes.io/name": "airflow", "app.kubernetes.io/instance": "airflow",
+                                "app.kubernetes.io/component": "scheduler"}}
+    _, scheduler = _pod(objects, "airflow_core_scheduler")
+    assert scheduler["topologySpreadConstraints"] == [{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
+                                                       "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": selector}]
+    _, triggerer = _pod(objects, "airflow_core_triggerer")  # one replica: no spread, no priority class
+    assert "topologySpreadConstraints" not in triggerer and "priorityClassName" not in triggerer
 
 
 def test_probe_timings_merge_over_the_defaults(renders: dict[str, tuple[RunResult, list[Obj]]]) -> None:

@@ -189,7 +189,7 @@ FORMAT_RULES: list[tuple[str, str, Any]] = [
     (r"(^|[._])(pvc_)?(storage_)?size$", "quantity-words", "250 millicores"),
     (r"(subpath|sub_path|sub_dir)$", "path-climbs-out", "../etc"),
     (r"(timeout|_keep|creation_batch_size|backoff_limit_never)$", "zero", 0),
-    (r"(timeout|replicas|_keep|creation_batch_size|workers)$", "negative", -1),
+    (r"(timeout|replicas|_keep|creation_batch_size|workers|grace_period_seconds)$", "negative", -1),
     (r"(^|[._])uid$", "uid-root", 0),
     (r"(^|[._])gid$", "gid-negative", -1),
     (r"(node_port|external_port)$", "port-out-of-range", 70000),

@@ -20,6 +20,10 @@ from ansible_collections.airflow_k8s.platform.plugins.filter.labels import selec
 from ansible_collections.airflow_k8s.platform.plugins.filter.with_defaults import with_defaults
 
 
+# What a component with 2 or more replicas gets when its topology_spread_constraints is empty.
+DEFAULT_SPREAD = {"maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "ScheduleAnyway"}
+
+
 def _copy(value: Any) -> Any:
     """A copy of nested dicts and lists (scalars are shared: copy.deepcopy fails on Ansible's tagged strings)."""
     if isinstance(value, dict):
@@ -78,6 +82,10 @@ def pod_extras(settings: dict[str, Any], variable: str, component: str, instance
     selector = {"matchLabels": selector_labels(component, instance)}
     spread = [c if "labelSelector" in c else {**c, "labelSelector": selector}
               for c in settings.get("topology_spread_constraints") or []]
+    if not spread and isinstance(settings.get("replicas"), int) and settings["replicas"] > 1:
+        # Several pods of a component (2 schedulers, 2 api-servers): spread over nodes where the cluster has several,
+        # soft, so that one node (kind, a single-node cluster) still schedules them all. A user's list replaces it.
+        spread = [dict(DEFAULT_SPREAD, labelSelector=selector)]
     return {
         "volumes": list(common.get("volumes") or []) + list(settings.get("extra_volumes") or []),
         "volume_mounts": list(common.get("volume_mounts") or []) + list(settings.get("extra_volume_mounts") or []),

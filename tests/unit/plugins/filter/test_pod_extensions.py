@@ -27,6 +27,21 @@ def test_pod_extras_merges_the_security_context_under_the_users() -> None:
         "app.kubernetes.io/name": "airflow", "app.kubernetes.io/instance": "airflow", "app.kubernetes.io/component": "scheduler"}}
 
 
+def test_several_replicas_get_a_soft_spread_over_nodes_unless_the_user_gives_one() -> None:
+    selector = {"matchLabels": {"app.kubernetes.io/name": "airflow", "app.kubernetes.io/instance": "etl",
+                                "app.kubernetes.io/component": "api-server"}}
+
+    def spread(settings):
+        return pod_extras(settings, "airflow_core_api_server", "api-server", "etl", {}, SC)["topology_spread_constraints"]
+
+    assert spread({"replicas": 1}) == []
+    assert spread({}) == []  # the worker pod template has no replicas
+    assert spread({"replicas": 2}) == [{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
+                                        "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": selector}]
+    own = [{"maxSkew": 2, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "DoNotSchedule"}]
+    assert spread({"replicas": 3, "topology_spread_constraints": own}) == [{**own[0], "labelSelector": selector}]
+
+
 def test_pod_override_merges_by_name_and_keeps_the_role_guarantees() -> None:
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "placeholder", "labels": {"app.kubernetes.io/component": "worker"}},
            "spec": {"securityContext": POD_SC, "containers": [
