@@ -36,6 +36,8 @@ SECRET_ENV = ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CORE__FERNET_KEY"
 SECRET_CFG = (("core", "fernet_key"), ("database", "sql_alchemy_conn"), ("api", "secret_key"), ("api_auth", "jwt_secret"))
 TOKEN_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 HOLD_SECONDS = int(os.environ.get("AIRFLOW_K8S_HOLD_SECONDS", "150"))
+# The DAG's RELEASE_FILE (playbooks/files/dags/worker_isolation.py): the task hold ends once it exists in its pod.
+RELEASE_FILE = "/tmp/worker-isolation-release"
 TIMEOUT = int(os.environ.get("AIRFLOW_K8S_RUN_TIMEOUT", "900"))
 
 NAMESPACE = os.environ.get("AIRFLOW_K8S_NAMESPACE", "")
@@ -212,7 +214,10 @@ def _xcom(api: Api, run_id: str, task_id: str) -> Any:
 
 @pytest.fixture(scope="module")
 def finished(worker: dict[str, Any], run: dict[str, Any], instance: dict[str, Any]) -> dict[str, str]:
-    """Waits (after the pod checks, which need the hold task running) for the run to end; task states by id."""
+    """Waits (after the pod checks, which need the hold task running) for the run to end; task states by id. The pod
+    checks are done by then: creating the DAG's release file in the pod ends the task hold at once, instead of after
+    HOLD_SECONDS (when the pod has already ended, the exec fails, which is fine)."""
+    worker["host"].run(f"touch {RELEASE_FILE}")
     tis = _wait_for_run(instance["api"], run["run_id"])
     return {ti["task_id"]: ti["state"] for ti in tis["task_instances"]}
 

@@ -1,7 +1,8 @@
 """Worker isolation: what task code in a worker pod can and cannot reach (tests/live/test_worker_isolation.py).
 
 Worker pods hold no secret (docs/security.md, "Which component holds which secret"). Triggered with conf:
-  hold_seconds   how long the task `hold` sleeps, so a test can look inside its running pod (default 120)
+  hold_seconds   how long the task `hold` sleeps at most, so a test can look inside its running pod (default 120); a
+                 test done with the pod ends it sooner by creating the file RELEASE_FILE in it (kubectl exec ... touch)
   db_host        the metadata database's host, db_port its port: `cannot_reach_secrets` must fail to use it
   secret_name    a Secret of the namespace that task code must not read through the Kubernetes API
   fernet_token   a value encrypted with the deployment's fernet key, which task code must not decrypt
@@ -24,6 +25,9 @@ import urllib.request
 import pendulum
 
 from airflow.sdk import BaseOperator, Param, dag, task
+
+# A test that has seen what it needs of the running `hold` pod creates this file in it; `hold` then ends at once.
+RELEASE_FILE = "/tmp/worker-isolation-release"
 
 SECRET_ENV = (
     "AIRFLOW__CORE__FERNET_KEY",
@@ -128,9 +132,14 @@ def worker_isolation():
     @task
     def hold(params=None) -> int:
         seconds = int(params["hold_seconds"])
-        for elapsed in range(0, seconds, 10):
-            print(f"holding the worker pod open: {elapsed}s of {seconds}s")
-            time.sleep(min(10, seconds - elapsed))
+        start = time.monotonic()
+        while (elapsed := int(time.monotonic() - start)) < seconds:
+            if os.path.exists(RELEASE_FILE):
+                print(f"released by {RELEASE_FILE} after {elapsed}s")
+                break
+            if elapsed % 10 == 0:
+                print(f"holding the worker pod open: {elapsed}s of {seconds}s")
+            time.sleep(1)
         return seconds
 
     @task
