@@ -24,8 +24,8 @@ trap cleanup EXIT
 # previous Airflow release (its image is built and loaded only when the list names it) and spends most of its 40-45
 # minutes waiting on long tasks, rollouts and Jobs: it runs in the background, in its own namespace, from the moment
 # the cluster is ready (while the static checks and the other scenarios run), and the run waits for it before the
-# benchmark smoke test, which needs a quiet machine. A clean clone ran the whole list this way in 69 min on the 2-core
-# VM (2026-12-06, images cached; day2 2665 s of it).
+# benchmark smoke test, which needs a quiet machine. Clean clones ran the whole list this way in 69 min
+# and about 77 min on the 2-core VM (2026-12-06, images cached; day2 2665 and 3036 s of them).
 scenarios="${AIRFLOW_K8S_SCENARIOS:-default external_db nfs portworx gitsync day2}"
 background_scenario=""
 case " ${scenarios} " in
