@@ -112,6 +112,10 @@ STAGE_FAILED=()
 _stage_run() {
   local name="$1" start end rc=0 cpu0
   shift
+  if stage_deadline_passed; then
+    _stage_record "${name}" 0 124 -
+    return 124
+  fi
   log "=== stage: ${name}"
   start=$(date +%s)
   cpu0=$(_cpu_ticks)
@@ -140,7 +144,9 @@ _stage_record() {
   STAGE_SECS+=("$2")
   STAGE_RCS+=("$3")
   STAGE_BUSY+=("${4:--}")
-  if [ "$3" -ne 0 ]; then
+  if [ "$3" -eq 124 ] && stage_deadline_passed; then
+    log "=== stage $1 stopped by the deadline after $2 s"
+  elif [ "$3" -ne 0 ]; then
     log "=== stage $1 FAILED after $2 s (exit $3)"
   else
     log "=== stage $1 done in $2 s"
@@ -153,8 +159,7 @@ _end_on_failure() {
   local rc=0
   "$@" || rc=$?
   if [ "${rc}" -ne 0 ]; then
-    stage_table
-    exit "${rc}"
+    exit "${rc}"  # the caller's exit trap prints the table
   fi
 }
 
@@ -171,12 +176,15 @@ stage_keep_going() {
 # meanwhile: the table's "wall clock" line is the run's real length) and ends the run if it failed. stage_kill_background
 # stops what is still running (make test's exit trap).
 STAGE_BG_PIDS=()
+STAGE_BG_NAMES=()
 stage_background() {
   local name="$1" out="${REPO_ROOT}/.work/test-output/$1.log"
   shift
   mkdir -p "${REPO_ROOT}/.work/test-output"
   rm -f "${out}.result"
   log "=== stage: ${name} (in the background, output in ${out#"${REPO_ROOT}"/})"
+  STAGE_BG_NAMES+=("${name}")
+  eval "STAGE_BG_START_${name//-/_}=$(date +%s)"
   ( _stage_bg_start=$(date +%s); _stage_bg_cpu=$(_cpu_ticks); rc=0; "$@" || rc=$?
     echo "$(( $(date +%s) - _stage_bg_start )) ${rc} $(_cpu_busy_since "${_stage_bg_cpu}")" >"${out}.result.tmp"
     mv "${out}.result.tmp" "${out}.result"; exit "${rc}" ) >"${out}" 2>&1 &
@@ -199,8 +207,38 @@ _stage_wait_record() {
   log "=== stage: ${name}, waiting for it"
   wait "${!pid_var}" || true
   cat "${out}" >&2
-  read -r secs rc busy <"${out}.result" || { secs=0; rc=1; }
+  eval "STAGE_BG_SHOWN_${name//-/_}=1"
+  _stage_bg_record "${name}"
+}
+
+# _stage_bg_record NAME: the table's row of a background stage: its result, or "stopped" with how long it had run
+# (the deadline or a failed stage ended the run while it ran).
+_stage_bg_record() {
+  local name="$1" out="${REPO_ROOT}/.work/test-output/$1.log" secs rc busy start_var
+  start_var="STAGE_BG_START_${name//-/_}"
+  if ! read -r secs rc busy 2>/dev/null <"${out}.result"; then
+    secs=$(( $(date +%s) - ${!start_var:-$(date +%s)} )) rc=143 busy=-
+  fi
+  eval "STAGE_BG_RECORDED_${name//-/_}=1"
   _stage_record "${name} (background)" "${secs}" "${rc}" "${busy}"
+}
+
+# stage_report_background: at the end of a run, the rows of the background stages never waited for, and the last
+# lines of the output of those that failed or were stopped and whose output was not shown yet.
+stage_report_background() {
+  local name rec_var shown_var out rc
+  for name in "${STAGE_BG_NAMES[@]}"; do
+    rec_var="STAGE_BG_RECORDED_${name//-/_}"
+    shown_var="STAGE_BG_SHOWN_${name//-/_}"
+    out="${REPO_ROOT}/.work/test-output/${name}.log"
+    [ -n "${!rec_var:-}" ] || _stage_bg_record "${name}" || true
+    rc=143
+    read -r _ rc _ 2>/dev/null <"${out}.result" || rc=143
+    if [ -z "${!shown_var:-}" ] && [ "${rc}" -ne 0 ] && [ -s "${out}" ]; then
+      log "=== the last 150 lines of ${name}'s output (${out#"${REPO_ROOT}"/}):"
+      tail -n 150 "${out}" >&2
+    fi
+  done
 }
 
 # stage_after NAME: in a background stage, wait until the background stage NAME has ended; fails if NAME failed.
@@ -211,8 +249,14 @@ stage_after() {
   [ "${rc}" -eq 0 ] || { echo "background stage $1 failed (exit ${rc}): not starting" >&2; return 1; }
 }
 
+# stage_after_end NAME: in a background stage, wait until the background stage NAME has ended, passed or not.
+stage_after_end() {
+  until [ -e "${REPO_ROOT}/.work/test-output/$1.log.result" ]; do sleep 2; done
+}
+
 stage_kill_background() {
   local pid
+  [ -z "${STAGE_WATCHDOG_PID:-}" ] || _stage_kill_tree "${STAGE_WATCHDOG_PID}"
   for pid in "${STAGE_BG_PIDS[@]}"; do
     _stage_kill_tree "${pid}"
     wait "${pid}" 2>/dev/null || true
@@ -237,18 +281,53 @@ stage_failures() {
   fi
 }
 
+# The deadline: CI stops a run after 90 minutes without a word of what ran. stage_deadline SECONDS starts a watchdog
+# that, that long after the run started, stops every stage still running (foreground and background) and lets the
+# run end the normal way: the exit trap then prints the table, with what was stopped and what never started, and the
+# end of the output of the background stages that did not pass.
+STAGE_DEADLINE_MARK="${REPO_ROOT}/.work/test-output/.deadline-passed"
+stage_deadline() {
+  local main=$$
+  mkdir -p "$(dirname "${STAGE_DEADLINE_MARK}")"
+  rm -f "${STAGE_DEADLINE_MARK}"
+  ( sleep "$1"
+    touch "${STAGE_DEADLINE_MARK}"
+    log "=== deadline: $1 s since the run started; stopping every stage still running"
+    for child in $(ps -o pid= --ppid "${main}" 2>/dev/null); do
+      [ "${child}" = "${BASHPID}" ] || _stage_kill_tree "${child}"
+    done ) &
+  STAGE_WATCHDOG_PID=$!
+}
+stage_deadline_passed() { [ -e "${STAGE_DEADLINE_MARK}" ]; }
+
 STAGE_T0=$(date +%s)
 STAGE_CPU0=$(_cpu_ticks)
+STAGE_TABLE_PRINTED=""
 stage_table() {
   local i total=0 result
+  [ -z "${STAGE_TABLE_PRINTED}" ] || return 0
+  STAGE_TABLE_PRINTED=1
   printf '\n%-28s %8s %6s  %s\n' "stage" "seconds" "busy%" "result" >&2
   printf '%-28s %8s %6s  %s\n' "----------------------------" "-------" "-----" "------" >&2
   for i in "${!STAGE_NAMES[@]}"; do
     result=ok
-    [ "${STAGE_RCS[$i]:-0}" -eq 0 ] || result="FAILED (exit ${STAGE_RCS[$i]})"
+    if [ "${STAGE_RCS[$i]:-0}" -ne 0 ]; then
+      result="FAILED (exit ${STAGE_RCS[$i]})"
+      if stage_deadline_passed; then
+        case "${STAGE_RCS[$i]}" in
+          124) result="not started (deadline)" ;;
+          143|137) result="stopped by the deadline" ;;
+          *) [ "${STAGE_SECS[$i]}" -lt 1 ] || result="FAILED or stopped by the deadline (exit ${STAGE_RCS[$i]})" ;;
+        esac
+      fi
+    fi
     printf '%-28s %8s %6s  %s\n' "${STAGE_NAMES[$i]}" "${STAGE_SECS[$i]}" "${STAGE_BUSY[$i]:--}" "${result}" >&2
     total=$((total + STAGE_SECS[i]))
   done
   printf '%-28s %8s\n' "total of the stages" "${total}" >&2
-  printf '%-28s %8s %6s\n\n' "wall clock" "$(( $(date +%s) - STAGE_T0 ))" "$(_cpu_busy_since "${STAGE_CPU0}")" >&2
+  printf '%-28s %8s %6s\n' "wall clock" "$(( $(date +%s) - STAGE_T0 ))" "$(_cpu_busy_since "${STAGE_CPU0}")" >&2
+  if stage_deadline_passed; then
+    printf 'THE RUN WAS STOPPED BY ITS DEADLINE (AIRFLOW_K8S_TEST_DEADLINE)\n' >&2
+  fi
+  printf '\n' >&2
 }

@@ -9,28 +9,37 @@ set -euo pipefail
 cd "${REPO_ROOT}"
 use_test_cluster
 
+# The table first (CI keeps the end of the output; a run it stops at 90 min prints nothing more), then the cluster goes.
 cleanup() {
   local rc=$?
   stage_kill_background
+  stage_report_background
+  stage_table
   if [ "${AIRFLOW_K8S_KEEP_CLUSTER:-0}" != 1 ]; then
     tests/kind/down.sh || true
   fi
-  stage_table
+  ! stage_deadline_passed || [ "${rc}" -ne 0 ] || rc=1
   exit "${rc}"
 }
 trap cleanup EXIT
+# CI stops a run at 90 minutes; this one stops itself before (the stages still running are reported as stopped).
+stage_deadline "${AIRFLOW_K8S_TEST_DEADLINE:-5100}"
 
-# The Molecule scenarios (AIRFLOW_K8S_SCENARIOS chooses them, in order). extensions/molecule/day2 upgrades from the
-# previous Airflow release (its image is built and loaded only when the list names it) and spends most of its 40-45
-# minutes waiting on long tasks, rollouts and Jobs: it runs in the background, in its own namespace, from the moment
-# the cluster is ready (while the static checks and the other scenarios run), and the run waits for it before the
-# benchmark smoke test, which needs a quiet machine. Clean clones ran the whole list this way in 69 min
-# and about 77 min on the 2-core VM (2026-12-06, images cached; day2 2665 and 3036 s of them).
+# The Molecule scenarios (AIRFLOW_K8S_SCENARIOS chooses them), each in its own namespace, in two lanes:
+# - the background lane (AIRFLOW_K8S_BACKGROUND_SCENARIOS of the list, in that order, one after the other) starts
+#   the moment the cluster is ready, beside the static checks: day2 (upgrade from the previous Airflow release, whose
+#   image is built and loaded only when the list names day2; mostly waiting on long tasks, rollouts and Jobs), then
+#   gitsync, then the benchmark smoke test;
+# - the foreground lane runs the others, in the list's order, after the static checks.
+# The run ends when both lanes have. The two lanes balance what each waits for; the CPUs are shared.
 scenarios="${AIRFLOW_K8S_SCENARIOS:-default external_db nfs portworx gitsync day2}"
-background_scenario=""
-case " ${scenarios} " in
-  *" day2 "*) background_scenario=day2 ;;
-esac
+background_lane="${AIRFLOW_K8S_BACKGROUND_SCENARIOS-day2 gitsync}"
+background_scenarios=()
+for scenario in ${background_lane}; do
+  case " ${scenarios} " in
+    *" ${scenario} "*) background_scenarios+=("${scenario}") ;;
+  esac
+done
 
 # The Docker engine, the images (cached by version) and the test cluster: mostly waiting on I/O, so they come up in the
 # background while the static checks use the CPUs (a failing static check stops them).
@@ -43,12 +52,21 @@ cluster_up() {
   esac
   . tests/scripts/env.sh || return
   tests/kind/up.sh "${AIRFLOW_IMAGE}" "${POSTGRES_IMAGE}" "${GIT_SYNC_IMAGE:-}" "${GIT_SERVER_IMAGE:-}" \
-    "${AIRFLOW_PREVIOUS_IMAGE:-}" "${STATSD_EXPORTER_IMAGE:-}"
+    "${AIRFLOW_PREVIOUS_IMAGE:-}" "${STATSD_EXPORTER_IMAGE:-}" || return
+  # The pinned Chromium of the browser tests (default and gitsync scenarios; apt, after up.sh's own apt installs)
+  tests/scripts/install-browser.sh || return
+  # The test node's CPU weight (cgroup v1 cpu.shares, Docker's default 1024): 8 times that of any other container, so
+  # that when the CPUs are short the test cluster's pods get them before an idle `make up` cluster on the same machine
+  # (restarted with the Docker engine: its node and its Airflow took 0.43 CPU idle here, 2026-12-06). Only make test's
+  # own node changes; make up's keeps its weight and whatever CPU the test cluster leaves.
+  docker update --cpu-shares "${AIRFLOW_K8S_TEST_CPU_SHARES:-8192}" "${AIRFLOW_K8S_CLUSTER}-control-plane" >/dev/null
 }
 
-# A scenario in the background starts once the cluster stage has ended well (it sources the images' environment itself).
+# background_molecule NAME [AFTER]: a scenario of the background lane, once the cluster stage has ended well and the
+# background stage AFTER (the lane's previous one) has ended, well or not (it sources the images' environment itself).
 background_molecule() {
   stage_after cluster || return
+  [ -z "${2:-}" ] || stage_after_end "$2"
   . tests/scripts/env.sh || return
   fresh_molecule_test "$1"
 }
@@ -61,6 +79,16 @@ background_cluster_smoke() {
   pytest -q tests/cluster
 }
 
+# The benchmark harness, one iteration of each measurement (not a benchmark: it keeps the harness working, and its
+# drift check is a test), last in the background lane (after AFTER): never beside day2, whose upgrade's health polls
+# must not share the CPUs with a third installation.
+background_bench_smoke() {
+  stage_after cluster || return
+  [ -z "${1:-}" ] || stage_after_end "$1"
+  . tests/scripts/env.sh || return
+  tests/benchmarks/bench.sh --smoke --out .work/bench/smoke.json --png .work/bench/smoke.png
+}
+
 # A scenario from scratch: a run stopped halfway (a failed stage ends make test while a background scenario runs)
 # leaves Molecule's state of the scenario behind (created, prepared, and its copy of the old cluster's kubeconfig),
 # and the next run would skip create and prepare against a cluster that no longer exists.
@@ -71,9 +99,12 @@ fresh_molecule_test() {
 stage python-tooling make -s venv
 stage_background cluster cluster_up
 stage_background cluster-smoke background_cluster_smoke
-if [ -n "${background_scenario}" ]; then
-  stage_background "molecule-${background_scenario}" background_molecule "${background_scenario}"
-fi
+previous=""
+for scenario in "${background_scenarios[@]}"; do
+  stage_background "molecule-${scenario}" background_molecule "${scenario}" "${previous}"
+  previous="molecule-${scenario}"
+done
+stage_background bench-smoke background_bench_smoke "${previous}"
 # The static checks only use CPU and wait for nothing: at the lowest priority they leave the CPUs to the test cluster,
 # where a background scenario's pods answer health probes and polls with timeouts. With cgroup v1 the whole kind node
 # is one scheduling entity of the root cgroup, weighing as much as one process of nice 0 (a nice 19 process weighs
@@ -88,15 +119,15 @@ stage package-check nice -n 19 make -s package-check
 stage_wait cluster
 . tests/scripts/env.sh
 stage_wait cluster-smoke
-stage browser tests/scripts/install-browser.sh
 # Scenarios are independent (own namespace each): a red one is recorded and the others still run.
 for scenario in ${scenarios}; do
-  [ "${scenario}" != "${background_scenario}" ] || continue
+  case " ${background_scenarios[*]} " in
+    *" ${scenario} "*) continue ;;
+  esac
   stage_keep_going "molecule-${scenario}" fresh_molecule_test "${scenario}"
 done
-if [ -n "${background_scenario}" ]; then
-  stage_wait_keep_going "molecule-${background_scenario}"
-fi
-# The benchmark harness, one iteration of each measurement (not a benchmark: it only keeps the harness working).
-stage_keep_going bench-smoke tests/benchmarks/bench.sh --smoke --out .work/bench/smoke.json --png .work/bench/smoke.png
+for scenario in "${background_scenarios[@]}"; do
+  stage_wait_keep_going "molecule-${scenario}"
+done
+stage_wait_keep_going bench-smoke
 stage_failures
