@@ -242,9 +242,11 @@ stage_report_background() {
 }
 
 # stage_after NAME: in a background stage, wait until the background stage NAME has ended; fails if NAME failed.
+# Both count the stage's own time (the table's seconds and busy%) from the end of the wait.
 stage_after() {
   local result="${REPO_ROOT}/.work/test-output/$1.log.result" secs rc _busy
   until [ -e "${result}" ]; do sleep 2; done
+  _stage_bg_start=$(date +%s) _stage_bg_cpu=$(_cpu_ticks)
   read -r secs rc _busy <"${result}" || return 1
   [ "${rc}" -eq 0 ] || { echo "background stage $1 failed (exit ${rc}): not starting" >&2; return 1; }
 }
@@ -252,6 +254,7 @@ stage_after() {
 # stage_after_end NAME: in a background stage, wait until the background stage NAME has ended, passed or not.
 stage_after_end() {
   until [ -e "${REPO_ROOT}/.work/test-output/$1.log.result" ]; do sleep 2; done
+  _stage_bg_start=$(date +%s) _stage_bg_cpu=$(_cpu_ticks)
 }
 
 stage_kill_background() {
@@ -281,13 +284,32 @@ stage_failures() {
   fi
 }
 
+# stage_failure_digest: for each failed stage that kept its output in .work/test-output/<stage>.log (the background
+# stages, the Molecule scenarios), its first failed tasks and errors in a few lines, just above the table: the end of
+# the output is what CI keeps.
+stage_failure_digest() {
+  local i name out
+  for i in "${!STAGE_NAMES[@]}"; do
+    [ "${STAGE_RCS[$i]:-0}" -ne 0 ] || continue
+    name="${STAGE_NAMES[$i]% (background)}"
+    out="${REPO_ROOT}/.work/test-output/${name}.log"
+    [ -s "${out}" ] || continue
+    printf '\n--- %s: the first failures in %s\n' "${name}" "${out#"${REPO_ROOT}"/}" >&2
+    sed 's/\x1b\[[0-9;]*m//g' "${out}" |
+      grep -a -E -A8 -m4 'fatal: \[|FAILED! =>|^E   |AssertionError|ERROR[: ]|Traceback \(most recent' |
+      cut -c1-240 | head -n 40 >&2 || true
+  done
+}
+
 # The deadline: CI stops a run after 90 minutes without a word of what ran. stage_deadline SECONDS starts a watchdog
 # that, that long after the run started, stops every stage still running (foreground and background) and lets the
 # run end the normal way: the exit trap then prints the table, with what was stopped and what never started, and the
 # end of the output of the background stages that did not pass.
 STAGE_DEADLINE_MARK="${REPO_ROOT}/.work/test-output/.deadline-passed"
+STAGE_DEADLINE_SET=""
 stage_deadline() {
   local main=$$
+  STAGE_DEADLINE_SET=1
   mkdir -p "$(dirname "${STAGE_DEADLINE_MARK}")"
   rm -f "${STAGE_DEADLINE_MARK}"
   ( sleep "$1"
@@ -298,10 +320,25 @@ stage_deadline() {
     done ) &
   STAGE_WATCHDOG_PID=$!
 }
-stage_deadline_passed() { [ -e "${STAGE_DEADLINE_MARK}" ]; }
+# (only in the run that set the deadline: a mark left by an earlier run means nothing to make up's stages)
+stage_deadline_passed() { [ -n "${STAGE_DEADLINE_SET}" ] && [ -e "${STAGE_DEADLINE_MARK}" ]; }
 
+# _cpu_steal_ticks: "steal total" jiffies; _cpu_steal_since: the share of the run the hypervisor gave to others (a
+# slow run on a busy host shows here, not in busy%).
+_cpu_steal_ticks() {
+  local _cpu user nice system idle iowait irq softirq steal _rest
+  read -r _cpu user nice system idle iowait irq softirq steal _rest </proc/stat
+  echo "${steal} $((user + nice + system + irq + softirq + steal + idle + iowait))"
+}
+_cpu_steal_since() {
+  local s0 t0 s1 t1
+  read -r s0 t0 <<<"$1"
+  read -r s1 t1 <<<"$(_cpu_steal_ticks)"
+  [ "$((t1 - t0))" -gt 0 ] && echo "$(( 100 * (s1 - s0) / (t1 - t0) ))" || echo "-"
+}
 STAGE_T0=$(date +%s)
 STAGE_CPU0=$(_cpu_ticks)
+STAGE_STEAL0=$(_cpu_steal_ticks)
 STAGE_TABLE_PRINTED=""
 stage_table() {
   local i total=0 result
@@ -325,7 +362,8 @@ stage_table() {
     total=$((total + STAGE_SECS[i]))
   done
   printf '%-28s %8s\n' "total of the stages" "${total}" >&2
-  printf '%-28s %8s %6s\n' "wall clock" "$(( $(date +%s) - STAGE_T0 ))" "$(_cpu_busy_since "${STAGE_CPU0}")" >&2
+  printf '%-28s %8s %6s  %s\n' "wall clock" "$(( $(date +%s) - STAGE_T0 ))" "$(_cpu_busy_since "${STAGE_CPU0}")" \
+    "steal $(_cpu_steal_since "${STAGE_STEAL0}")%, $(nproc) CPUs, load at the end $(cut -d' ' -f1-3 /proc/loadavg)" >&2
   if stage_deadline_passed; then
     printf 'THE RUN WAS STOPPED BY ITS DEADLINE (AIRFLOW_K8S_TEST_DEADLINE)\n' >&2
   fi
