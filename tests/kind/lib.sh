@@ -159,7 +159,9 @@ _end_on_failure() {
   local rc=0
   "$@" || rc=$?
   if [ "${rc}" -ne 0 ]; then
-    exit "${rc}"  # the caller's exit trap prints the table
+    # make test's exit trap prints the table itself, after the background stages' rows (STAGE_TABLE_AT_EXIT=1)
+    [ -n "${STAGE_TABLE_AT_EXIT:-}" ] || stage_table
+    exit "${rc}"
   fi
 }
 

@@ -23,6 +23,7 @@ cleanup() {
   exit "${rc}"
 }
 trap cleanup EXIT
+STAGE_TABLE_AT_EXIT=1
 # CI stops a run at 90 minutes; this one stops itself before (the stages still running are reported as stopped).
 stage_deadline "${AIRFLOW_K8S_TEST_DEADLINE:-5100}"
 
