@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# make test: everything CI runs. Static checks first (no cluster), then the kind cluster (built from package
-# registries when no container registry is reachable, cached by version), the cluster smoke tests and the
-# Molecule scenarios. The cluster is removed at the end unless AIRFLOW_K8S_KEEP_CLUSTER=1.
+# make test: everything CI runs. The static checks (no cluster) in the foreground while the kind cluster comes up in
+# the background (built from package registries when no container registry is reachable, cached by version), then
+# the cluster smoke tests and the Molecule scenarios in two lanes (below). The cluster is removed at the end unless
+# AIRFLOW_K8S_KEEP_CLUSTER=1.
 # It is make test's own cluster (airflow-k8s-test, .work/test-kubeconfig, node port 30080 on localhost:18080):
 # make up's cluster (airflow-k8s, .work/kubeconfig, localhost:8080) and what runs in it are never touched.
 set -euo pipefail
