@@ -34,7 +34,7 @@ stage_deadline "${AIRFLOW_K8S_TEST_DEADLINE:-5100}"
 #   image is built and loaded only when the list names day2; mostly waiting on long tasks, rollouts and Jobs), then
 #   gitsync, then the benchmark smoke test;
 # - the foreground lane runs the others, in the list's order, after the static checks.
-# The run ends when both lanes have. A clean clone ran the default list this way in 55 min on the 2-core VM with
+# The run ends when both lanes have. Clean clones ran the default list this way in 55 and 59 min on the 2-core VM with
 # make up's cluster running beside it (2026-12-06: static checks 25.7 min, then default 860 s, external_db 660 s; day2
 # 2040 s, gitsync 360 s, bench-smoke 269 s); README "What make test runs" has the table.
 scenarios="${AIRFLOW_K8S_SCENARIOS:-default external_db nfs portworx gitsync day2}"
