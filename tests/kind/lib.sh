@@ -124,19 +124,22 @@ _stage_run() {
   _stage_record "${name}" "$((end - start))" "${rc}" "$(_cpu_busy_since "${cpu0}")"
 }
 
-# _cpu_ticks: "busy total" jiffies of the whole machine (/proc/stat); _cpu_busy_since "BUSY TOTAL": the machine's busy
-# share in % since then. In the table it says whether a stage waited (low) or had the CPUs to itself or shared them.
+# _cpu_ticks: "busy total steal" jiffies of the whole machine (/proc/stat); _cpu_busy_since "BUSY TOTAL STEAL": the
+# machine's busy share in % since then. In the table it says whether a stage waited (low) or had the CPUs to itself or
+# shared them. _cpu_steal_since: the share the hypervisor gave to others (a slow run on a busy host shows there).
 _cpu_ticks() {
   local _cpu user nice system idle iowait irq softirq steal _rest
   read -r _cpu user nice system idle iowait irq softirq steal _rest </proc/stat
-  echo "$((user + nice + system + irq + softirq + steal)) $((user + nice + system + irq + softirq + steal + idle + iowait))"
+  echo "$((user + nice + system + irq + softirq + steal)) $((user + nice + system + irq + softirq + steal + idle + iowait)) ${steal}"
 }
-_cpu_busy_since() {
-  local busy0 total0 busy1 total1
-  read -r busy0 total0 <<<"$1"
-  read -r busy1 total1 <<<"$(_cpu_ticks)"
-  [ "$((total1 - total0))" -gt 0 ] && echo "$(( 100 * (busy1 - busy0) / (total1 - total0) ))" || echo "-"
+_cpu_share_since() {  # FIELD(1 busy, 3 steal) "BUSY TOTAL STEAL"
+  local then now
+  read -r -a then <<<"$2"
+  read -r -a now <<<"$(_cpu_ticks)"
+  [ "$((now[1] - then[1]))" -gt 0 ] && echo "$(( 100 * (now[$1 - 1] - then[$1 - 1]) / (now[1] - then[1]) ))" || echo "-"
 }
+_cpu_busy_since() { _cpu_share_since 1 "$1"; }
+_cpu_steal_since() { _cpu_share_since 3 "$1"; }
 
 # _stage_record NAME SECONDS RC [BUSY%]: a row of the table, and the log line; returns RC.
 _stage_record() {
@@ -325,22 +328,8 @@ stage_deadline() {
 # (only in the run that set the deadline: a mark left by an earlier run means nothing to make up's stages)
 stage_deadline_passed() { [ -n "${STAGE_DEADLINE_SET}" ] && [ -e "${STAGE_DEADLINE_MARK}" ]; }
 
-# _cpu_steal_ticks: "steal total" jiffies; _cpu_steal_since: the share of the run the hypervisor gave to others (a
-# slow run on a busy host shows here, not in busy%).
-_cpu_steal_ticks() {
-  local _cpu user nice system idle iowait irq softirq steal _rest
-  read -r _cpu user nice system idle iowait irq softirq steal _rest </proc/stat
-  echo "${steal} $((user + nice + system + irq + softirq + steal + idle + iowait))"
-}
-_cpu_steal_since() {
-  local s0 t0 s1 t1
-  read -r s0 t0 <<<"$1"
-  read -r s1 t1 <<<"$(_cpu_steal_ticks)"
-  [ "$((t1 - t0))" -gt 0 ] && echo "$(( 100 * (s1 - s0) / (t1 - t0) ))" || echo "-"
-}
 STAGE_T0=$(date +%s)
 STAGE_CPU0=$(_cpu_ticks)
-STAGE_STEAL0=$(_cpu_steal_ticks)
 STAGE_TABLE_PRINTED=""
 stage_table() {
   local i total=0 result
@@ -365,7 +354,7 @@ stage_table() {
   done
   printf '%-28s %8s\n' "total of the stages" "${total}" >&2
   printf '%-28s %8s %6s  %s\n' "wall clock" "$(( $(date +%s) - STAGE_T0 ))" "$(_cpu_busy_since "${STAGE_CPU0}")" \
-    "steal $(_cpu_steal_since "${STAGE_STEAL0}")%, $(nproc) CPUs, load at the end $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+    "steal $(_cpu_steal_since "${STAGE_CPU0}")%, $(nproc) CPUs, load at the end $(cut -d' ' -f1-3 /proc/loadavg)" >&2
   if stage_deadline_passed; then
     printf 'THE RUN WAS STOPPED BY ITS DEADLINE (AIRFLOW_K8S_TEST_DEADLINE)\n' >&2
   fi
