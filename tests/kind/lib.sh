@@ -293,16 +293,17 @@ stage_failures() {
 # stages, the Molecule scenarios), its first failed tasks and errors in a few lines, just above the table: the end of
 # the output is what CI keeps.
 stage_failure_digest() {
-  local i name out
+  local i name out lines
   for i in "${!STAGE_NAMES[@]}"; do
     [ "${STAGE_RCS[$i]:-0}" -ne 0 ] || continue
     name="${STAGE_NAMES[$i]% (background)}"
     out="${REPO_ROOT}/.work/test-output/${name}.log"
     [ -s "${out}" ] || continue
-    printf '\n--- %s: the first failures in %s\n' "${name}" "${out#"${REPO_ROOT}"/}" >&2
-    sed 's/\x1b\[[0-9;]*m//g' "${out}" |
+    lines="$(sed 's/\x1b\[[0-9;]*m//g' "${out}" |
       grep -a -E -A8 -m4 'fatal: \[|FAILED! =>|^E   |AssertionError|ERROR[: ]|Traceback \(most recent' |
-      cut -c1-240 | head -n 40 >&2 || true
+      cut -c1-240 | head -n 40)" || true
+    [ -n "${lines}" ] || continue
+    printf '\n--- %s: the first failures in %s\n%s\n' "${name}" "${out#"${REPO_ROOT}"/}" "${lines}" >&2
   done
 }
 

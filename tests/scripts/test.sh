@@ -67,20 +67,25 @@ cluster_up() {
   docker update --cpu-shares "${AIRFLOW_K8S_TEST_CPU_SHARES:-8192}" "${AIRFLOW_K8S_CLUSTER}-control-plane" >/dev/null
 }
 
-# background_molecule NAME [AFTER]: a scenario of the background lane, once the cluster stage has ended well and the
-# background stage AFTER (the lane's previous one) has ended, well or not (it sources the images' environment itself).
-background_molecule() {
+# background_start [AFTER]: the start of every background stage that needs the cluster: wait until the cluster stage
+# has ended well and the background stage AFTER (the lane's previous one) has ended, well or not, then source the
+# images' environment.
+background_start() {
   stage_after cluster || return
-  [ -z "${2:-}" ] || stage_after_end "$2"
-  . tests/scripts/env.sh || return
+  [ -z "${1:-}" ] || stage_after_end "$1"
+  . tests/scripts/env.sh
+}
+
+# background_molecule NAME [AFTER]: a scenario of the background lane.
+background_molecule() {
+  background_start "${2:-}" || return
   fresh_molecule_test "$1"
 }
 
 # The cluster smoke tests (tests/cluster: mostly waiting on pods, DNS, a claim) run as soon as the cluster is ready,
 # beside the static checks; the run ends before the scenarios when they failed.
 background_cluster_smoke() {
-  stage_after cluster || return
-  . tests/scripts/env.sh || return
+  background_start || return
   pytest -q tests/cluster
 }
 
@@ -88,9 +93,7 @@ background_cluster_smoke() {
 # drift check is a test), last in the background lane (after AFTER): never beside day2, whose upgrade's health polls
 # must not share the CPUs with a third installation.
 background_bench_smoke() {
-  stage_after cluster || return
-  [ -z "${1:-}" ] || stage_after_end "$1"
-  . tests/scripts/env.sh || return
+  background_start "${1:-}" || return
   tests/benchmarks/bench.sh --smoke --out .work/bench/smoke.json --png .work/bench/smoke.png
 }
 
