@@ -9,6 +9,9 @@ Environment (all required, else the test skips):
     OIDC_EXPECTED_ROLE         the FAB role its groups map to (e.g. Admin)
     AIRFLOW_ADMIN_USERNAME / AIRFLOW_ADMIN_PASSWORD  Airflow's admin (FAB user database), to read the user's roles
 Run: AIRFLOW_UI_URL=... pytest tests/oidc (tests/scripts/install-browser.sh first).
+CI runs it in the gitsync Molecule scenario (extensions/molecule/gitsync/verify_oidc.yml): the identity provider
+deployed in the scenario's namespace, site.yml converged again with auth_type oauth, every variable above set, and
+the scenario fails unless pytest reports 1 passed and nothing skipped.
 """
 
 from __future__ import annotations

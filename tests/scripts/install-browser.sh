@@ -8,7 +8,7 @@
 # longer offered, `apt-cache policy chromium` shows the current one: update the pin below.
 set -euo pipefail
 
-CHROMIUM_DEB_VERSION="${CHROMIUM_DEB_VERSION:-156.0.8078.114-1~deb12u1}"
+CHROMIUM_DEB_VERSION="${CHROMIUM_DEB_VERSION:-156.0.8078.129-1~deb12u1}"
 PACKAGES=(chromium chromium-driver)
 
 log() { printf '[install-browser %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
