@@ -3,6 +3,7 @@
 # only that one: make test's cluster (tests/scripts/test.sh) and make up's have different names.
 #   tests/kind/down.sh         make up's cluster (or ${AIRFLOW_K8S_CLUSTER})
 #   tests/kind/down.sh test    make test's cluster (airflow-k8s-test, see use_test_cluster in lib.sh)
+#   tests/kind/down.sh multi   make test's multi-node cluster (airflow-k8s-multi, see use_multinode_cluster)
 # Cached binaries and images stay; see tests/kind/README.md to drop them.
 set -euo pipefail
 # shellcheck source=tests/kind/lib.sh
@@ -10,7 +11,8 @@ set -euo pipefail
 case "${1:-}" in
   "") ;;
   test) use_test_cluster ;;
-  *) die "usage: tests/kind/down.sh [test]" ;;
+  multi) use_multinode_cluster ;;
+  *) die "usage: tests/kind/down.sh [test|multi]" ;;
 esac
 
 if ! docker info >/dev/null 2>&1; then

@@ -38,6 +38,26 @@ use_test_cluster() {
   export AIRFLOW_K8S_CLUSTER AIRFLOW_K8S_KUBECONFIG AIRFLOW_K8S_HOST_PORT
 }
 
+# use_multinode_cluster: make test's second cluster, for the scenarios that need several nodes (the drain drill of
+# extensions/molecule/multinode): airflow-k8s-multi, one control plane and AIRFLOW_K8S_WORKERS=2 workers,
+# .work/multi-kubeconfig, the node port on the host's 18082, every node mounting the host folder
+# AIRFLOW_K8S_SHARED_DIR (AIRFLOW_K8S_MULTI_* override them).
+use_multinode_cluster() {
+  AIRFLOW_K8S_CLUSTER="${AIRFLOW_K8S_MULTI_CLUSTER:-airflow-k8s-multi}"
+  AIRFLOW_K8S_KUBECONFIG="${AIRFLOW_K8S_MULTI_KUBECONFIG:-${REPO_ROOT}/.work/multi-kubeconfig}"
+  AIRFLOW_K8S_HOST_PORT="${AIRFLOW_K8S_MULTI_HOST_PORT:-18082}"
+  AIRFLOW_K8S_WORKERS="${AIRFLOW_K8S_MULTI_WORKERS:-2}"
+  export AIRFLOW_K8S_CLUSTER AIRFLOW_K8S_KUBECONFIG AIRFLOW_K8S_HOST_PORT AIRFLOW_K8S_WORKERS
+}
+
+# Worker nodes beside the control plane (0: the control plane runs everything, as make up's and make test's clusters
+# do). With workers, every node mounts the host folder AIRFLOW_K8S_SHARED_DIR at SHARED_NODE_PATH: storage every
+# node sees (this kernel has no NFS), for static hostPath PersistentVolumes in the tests.
+AIRFLOW_K8S_WORKERS="${AIRFLOW_K8S_WORKERS:-0}"
+AIRFLOW_K8S_SHARED_DIR="${AIRFLOW_K8S_SHARED_DIR:-${REPO_ROOT}/.work/shared-volumes}"
+SHARED_NODE_PATH=/var/local/airflow-k8s-shared
+export AIRFLOW_K8S_WORKERS AIRFLOW_K8S_SHARED_DIR SHARED_NODE_PATH
+
 # local_node_port: the NodePort of the api-server Service in inventories/local (airflow_core_api_server.node_port),
 # the one fact the kind port mapping and the inventory share; read from the inventory so it is written once.
 local_node_port() {

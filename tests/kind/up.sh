@@ -17,6 +17,9 @@
 # kind cannot add a port mapping to a running cluster, so a running cluster with another mapping (or none:
 # made before the mapping existed) is recreated.
 #
+# AIRFLOW_K8S_WORKERS=N (default 0) adds N worker nodes, each mounting the host folder AIRFLOW_K8S_SHARED_DIR (as
+# the control plane does) at /var/local/airflow-k8s-shared; a running cluster with another node count is recreated.
+#
 # Writes the kubeconfig to ${AIRFLOW_K8S_KUBECONFIG:-<repo>/.work/kubeconfig}.
 set -euo pipefail
 # shellcheck source=tests/kind/lib.sh
@@ -59,7 +62,8 @@ stage_node_image() {
 cluster_healthy() {
   docker inspect -f '{{.State.Running}}' "${NODE_CONTAINER}" 2>/dev/null | grep -qx true &&
     [ "$(docker inspect -f '{{.Config.Image}}' "${NODE_CONTAINER}")" = "${NODE_IMAGE}" ] &&
-    kc get --raw /readyz >/dev/null 2>&1
+    kc get --raw /readyz >/dev/null 2>&1 &&
+    [ "$(kc get nodes --no-headers 2>/dev/null | wc -l)" -eq $((AIRFLOW_K8S_WORKERS + 1)) ]
 }
 
 # port_mapping CONTAINER: "<listen address>:<host port>-><node port>" for each host address and port the
@@ -112,7 +116,7 @@ stage_cluster() {
       "${KIND}" export kubeconfig --name "${AIRFLOW_K8S_CLUSTER}" --kubeconfig "${AIRFLOW_K8S_KUBECONFIG}"
       return 0
     else
-      log "deleting cluster ${AIRFLOW_K8S_CLUSTER} (recreate requested, other image or unhealthy)"
+      log "deleting cluster ${AIRFLOW_K8S_CLUSTER} (recreate requested, other image, other node count or unhealthy)"
       "${KIND}" delete cluster --name "${AIRFLOW_K8S_CLUSTER}"
     fi
   fi
@@ -121,6 +125,17 @@ stage_cluster() {
   local config="${REPO_ROOT}/.work/kind-config-${AIRFLOW_K8S_CLUSTER}.yaml"
   sed -e "s/\bNODE_PORT\b/$(local_node_port)/" -e "s/\bHOST_PORT\b/${AIRFLOW_K8S_HOST_PORT}/" \
     -e "s/\bLISTEN_ADDRESS\b/\"${AIRFLOW_K8S_LISTEN_ADDRESS}\"/" "${CLUSTER_DIR}/kind-config.yaml" >"${config}"
+  if [ "${AIRFLOW_K8S_WORKERS}" -gt 0 ]; then
+    # Several nodes: the workers, and the shared host folder in every node (the control plane's entry is the last
+    # node of kind-config.yaml, so its extraMounts go right after it; the workers follow).
+    mkdir -p "${AIRFLOW_K8S_SHARED_DIR}"
+    local mount i
+    mount="    extraMounts:\n      - {hostPath: \"${AIRFLOW_K8S_SHARED_DIR}\", containerPath: ${SHARED_NODE_PATH}}"
+    printf '%b\n' "${mount}" >>"${config}"
+    for i in $(seq 1 "${AIRFLOW_K8S_WORKERS}"); do
+      printf '  - role: worker\n%b\n' "${mount}" >>"${config}"
+    done
+  fi
   "${KIND}" create cluster --name "${AIRFLOW_K8S_CLUSTER}" --image "${NODE_IMAGE}" \
     --config "${config}" --kubeconfig "${AIRFLOW_K8S_KUBECONFIG}" --retain
   local have
@@ -150,10 +165,14 @@ stage_wait_ready() {
 }
 
 stage_load_images() {
-  local image
+  local image nodes=()
+  # With worker nodes the control plane keeps its NoSchedule taint: the images go to the workers only.
+  if [ "${AIRFLOW_K8S_WORKERS}" -gt 0 ]; then
+    nodes=(--nodes "$("${KIND}" get nodes --name "${AIRFLOW_K8S_CLUSTER}" | grep -v -- '-control-plane$' | paste -sd, -)")
+  fi
   for image in "$@"; do
     docker image inspect "${image}" >/dev/null 2>&1 || die "image ${image} not found in the local docker"
-    "${KIND}" load docker-image --name "${AIRFLOW_K8S_CLUSTER}" "${image}"
+    "${KIND}" load docker-image --name "${AIRFLOW_K8S_CLUSTER}" "${nodes[@]}" "${image}"
   done
 }
 

@@ -19,6 +19,7 @@ cleanup() {
   stage_table
   if [ "${AIRFLOW_K8S_KEEP_CLUSTER:-0}" != 1 ]; then
     tests/kind/down.sh || true
+    tests/kind/down.sh multi || true
   fi
   ! stage_deadline_passed || [ "${rc}" -ne 0 ] || rc=1
   exit "${rc}"
@@ -33,11 +34,12 @@ stage_deadline "${AIRFLOW_K8S_TEST_DEADLINE:-5100}"
 #   the moment the cluster is ready, beside the static checks: day2 (upgrade from the previous Airflow release, whose
 #   image is built and loaded only when the list names day2; mostly waiting on long tasks, rollouts and Jobs), then
 #   gitsync, then the benchmark smoke test;
-# - the foreground lane runs the others, in the list's order, after the static checks.
+# - the foreground lane runs the others, in the list's order, after the static checks; multinode, last, on a cluster
+#   of its own (multinode_molecule below).
 # The run ends when both lanes have. Clean clones ran the default list this way in 55 and 59 min on the 2-core VM with
 # make up's cluster running beside it (2026-12-06: static checks 25.7 min, then default 860 s, external_db 660 s; day2
 # 2040 s, gitsync 360 s, bench-smoke 269 s); README "What make test runs" has the table.
-scenarios="${AIRFLOW_K8S_SCENARIOS:-default external_db nfs portworx gitsync day2}"
+scenarios="${AIRFLOW_K8S_SCENARIOS:-default external_db nfs portworx multinode gitsync day2}"
 background_lane="${AIRFLOW_K8S_BACKGROUND_SCENARIOS-day2 gitsync}"
 background_scenarios=()
 for scenario in ${background_lane}; do
@@ -112,6 +114,22 @@ foreground_molecule() {
   return "${PIPESTATUS[0]}"
 }
 
+# The multi-node scenario (the drain drill) runs on a cluster of its own (tests/kind/lib.sh use_multinode_cluster:
+# one control plane and two workers, made here from the same node image and removed after), last in the foreground
+# lane: by then the static checks are over, and its health polls share the CPUs with as little as possible.
+multinode_molecule() {
+  (
+    use_multinode_cluster
+    tests/kind/up.sh "${AIRFLOW_IMAGE}" "${POSTGRES_IMAGE}" || exit
+    . tests/scripts/env.sh
+    rc=0
+    fresh_molecule_test multinode || rc=$?
+    [ "${AIRFLOW_K8S_KEEP_CLUSTER:-0}" = 1 ] || tests/kind/down.sh multi || true
+    exit "${rc}"
+  ) 2>&1 | tee .work/test-output/molecule-multinode.log
+  return "${PIPESTATUS[0]}"
+}
+
 stage python-tooling make -s venv
 stage_background cluster cluster_up
 stage_background cluster-smoke background_cluster_smoke
@@ -140,7 +158,12 @@ for scenario in ${scenarios}; do
   case " ${background_scenarios[*]} " in
     *" ${scenario} "*) continue ;;
   esac
-  stage_keep_going "molecule-${scenario}" foreground_molecule "${scenario}"
+  if [ "${scenario}" = multinode ]; then
+    mkdir -p .work/test-output
+    stage_keep_going molecule-multinode multinode_molecule
+  else
+    stage_keep_going "molecule-${scenario}" foreground_molecule "${scenario}"
+  fi
 done
 for scenario in "${background_scenarios[@]}"; do
   stage_wait_keep_going "molecule-${scenario}"
