@@ -64,8 +64,10 @@ build: venv ## ansible-galaxy collection build
 package-check: venv ## the tarball as Galaxy, AWX and ansible-builder see it: galaxy-importer, antsibull-docs, EE
 	$(BIN)/pytest -q tests/test_packaging.py
 
-molecule: venv ## Molecule scenarios (extensions/molecule/) on make test's cluster (make test leaves it with AIRFLOW_K8S_KEEP_CLUSTER=1)
-	. tests/kind/lib.sh && use_test_cluster && . tests/scripts/env.sh && $(BIN)/molecule test --all
+molecule: venv ## Molecule scenarios (extensions/molecule/) on make test's cluster (make test leaves it with AIRFLOW_K8S_KEEP_CLUSTER=1); multinode on its own
+	. tests/kind/lib.sh && use_test_cluster && . tests/scripts/env.sh && $(BIN)/molecule test --all --exclude multinode
+	. tests/kind/lib.sh && use_multinode_cluster && . tests/scripts/env.sh && tests/kind/up.sh "$$AIRFLOW_IMAGE" "$$POSTGRES_IMAGE" && \
+		. tests/scripts/env.sh && $(BIN)/molecule test -s multinode
 
 bench: venv ## benchmarks on the kind cluster -> docs/benchmarks/<date>.json and .png (not a test)
 	tests/benchmarks/bench.sh $(BENCH_ARGS)
