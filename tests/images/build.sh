@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # Build (or reuse) the container images the test cluster runs, and record their references in
 # <repo>/.work/images.env as AIRFLOW_IMAGE=..., POSTGRES_IMAGE=..., GIT_SYNC_IMAGE=... and
-# GIT_SERVER_IMAGE=... (the last two serve the git-sync Molecule scenario) and STATSD_EXPORTER_IMAGE=... (the
-# statsd exporter of airflow_core_statsd, built from its Go module). `airflow-previous` builds
+# GIT_SERVER_IMAGE=... (the last two serve the git-sync Molecule scenario), STATSD_EXPORTER_IMAGE=... (the
+# statsd exporter of airflow_core_statsd, built from its Go module) and S3_SERVER_IMAGE=... (moto from PyPI, the
+# S3-compatible server of the remote logging test). `airflow-previous` builds
 # the previous Airflow release (AIRFLOW_PREVIOUS_VERSION) for the upgrade scenario, recorded as
 # AIRFLOW_PREVIOUS_IMAGE; `all` does not build it.
 #
-# Usage: tests/images/build.sh [airflow|airflow-previous|postgres|git-sync|git-server|statsd-exporter|all]  (default: all)
+# Usage: tests/images/build.sh [airflow|airflow-previous|postgres|git-sync|git-server|statsd-exporter|s3-server|all]
+#        (default: all)
 #
 # Offline (no container registry reachable, the normal case here): each image is a Debian
 # bookworm rootfs made with mmdebstrap (minbase), customised in a chroot and `docker import`ed.
 # Tags are <version>-<hash8 of the inputs>; a build is skipped when that tag already exists.
 # Online (a registry answers): the upstream images are pulled instead (the git server, a test
-# fixture with no upstream image, is built from Debian in both cases).
+# fixture with no upstream image, and the S3 server are built from Debian in both cases).
 #
 # Environment:
 #   AIRFLOW_K8S_OFFLINE=1|0   force offline build (1) or upstream pull (0); default: probe
@@ -47,7 +49,7 @@ run_stage() {
   log "stage $name: done in $(elapsed "$t0")s"
 }
 
-usage() { sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 # ---------------------------------------------------------------- helpers
 
@@ -495,6 +497,70 @@ smoke_statsd_exporter() {
   [[ "$rc" == 0 ]] || die "statsd exporter in $1 failed its smoke test (no smoke_hits{dag_id=\"my_dag\"} 3 on /metrics)"
 }
 
+# ---------------------------------------------------------------- S3 server (test fixture)
+
+# moto in server mode (S3 only) from the hash-pinned s3-server/requirements.lock, in a venv of Debian's python3.11;
+# the wheels come from the Airflow images' wheelhouse. Tagged with moto's version.
+build_s3_server() {
+  local hash ref dir version
+  version="$(sed -n 's/^moto==\([^ ]*\) .*/\1/p' "$IMAGES_DIR/s3-server/requirements.lock")"
+  [[ -n "$version" ]] || die "s3-server: s3-server/requirements.lock pins no moto version; run tests/images/s3-server/lock.sh"
+  hash="$(inputs_hash s3-server)"
+  ref="$IMAGE_PREFIX/s3-server:$version-$hash"
+  if image_exists "$ref"; then
+    log "s3-server: $ref exists, skipping build"
+    record S3_SERVER_IMAGE "$ref"
+    return
+  fi
+  dir="$WORK/s3-server-$hash.rootfs"
+  prune_rootfs s3-server "$dir"
+  if [[ -e "$dir.complete" ]]; then
+    log "s3-server: reusing rootfs $dir"
+  else
+    export WHEELHOUSE="$WORK/wheels" # read by s3-server/customize.sh
+    run_stage "s3-server rootfs (mmdebstrap + moto $version)" debian_rootfs "$dir" \
+      "$(pin python3 "$PYTHON3_DEB_VERSION"),$(pin python3.11 "$PYTHON311_DEB_VERSION"),$(pin python3-venv "$PYTHON3_DEB_VERSION")" \
+      "$IMAGES_DIR/s3-server/customize.sh"
+  fi
+  run_stage "s3-server docker import" docker_import "$dir" "$ref" \
+    --change 'ENV HOME=/tmp' \
+    --change 'ENV LANG=C.UTF-8' \
+    --change 'ENV PYTHONUNBUFFERED=1' \
+    --change 'USER 10002:10002' \
+    --change 'WORKDIR /tmp' \
+    --change 'EXPOSE 5000' \
+    --change 'ENTRYPOINT ["/usr/local/bin/s3-server"]' \
+    --change "LABEL org.opencontainers.image.title=airflow-k8s-s3-server org.opencontainers.image.version=$version airflow-k8s.inputs-hash=$hash airflow-k8s.image=s3-server"
+  run_stage "s3-server smoke test" smoke_s3_server "$ref"
+  record S3_SERVER_IMAGE "$ref"
+  prune_images "$ref" s3-server
+  log "s3-server: built $ref"
+}
+
+# Start it with a bucket, as its own user without capabilities; put an object into the bucket over the S3 API (boto3
+# inside the container, path-style addressing) and read it back.
+smoke_s3_server() {
+  local name="airflow-k8s-s3-server-smoke-$$" rc=0
+  docker run -d --name "$name" --cap-drop ALL --security-opt no-new-privileges -e S3_SERVER_BUCKETS=smoke "$1" >/dev/null
+  docker exec -i "$name" /opt/moto/bin/python - >/dev/null <<'PY' || rc=$?
+import time, boto3, botocore.config
+s3 = boto3.client("s3", endpoint_url="http://127.0.0.1:5000", region_name="us-east-1", aws_access_key_id="k",
+                  aws_secret_access_key="s", config=botocore.config.Config(s3={"addressing_style": "path"}))
+for _ in range(150):
+    try:
+        s3.head_bucket(Bucket="smoke")
+        break
+    except Exception:
+        time.sleep(0.2)
+s3.put_object(Bucket="smoke", Key="a/b.log", Body=b"smoke")
+assert s3.get_object(Bucket="smoke", Key="a/b.log")["Body"].read() == b"smoke"
+assert [o["Key"] for o in s3.list_objects_v2(Bucket="smoke")["Contents"]] == ["a/b.log"]
+PY
+  [[ "$rc" == 0 ]] || docker logs "$name" >&2 || true
+  docker rm -f "$name" >/dev/null
+  [[ "$rc" == 0 ]] || die "S3 server in $1 failed its smoke test"
+}
+
 # ---------------------------------------------------------------- upstream (online)
 
 pull_upstream() {
@@ -506,6 +572,7 @@ pull_upstream() {
     git-sync) ref="$UPSTREAM_GIT_SYNC_IMAGE" key=GIT_SYNC_IMAGE ;;
     statsd-exporter) ref="$UPSTREAM_STATSD_EXPORTER_IMAGE" key=STATSD_EXPORTER_IMAGE ;;
     git-server) build_git_server; return ;; # no upstream image: built from Debian either way
+    s3-server) build_s3_server; return ;;   # a test fixture of ours: built from Debian and PyPI either way
   esac
   if image_exists "$ref"; then
     log "$name: $ref present"
@@ -520,8 +587,8 @@ pull_upstream() {
 main() {
   local target="${1:-all}" t0 names
   case "$target" in
-    airflow | airflow-previous | postgres | git-sync | git-server | statsd-exporter) names=("$target") ;;
-    all) names=(airflow postgres git-sync git-server statsd-exporter) ;;
+    airflow | airflow-previous | postgres | git-sync | git-server | statsd-exporter | s3-server) names=("$target") ;;
+    all) names=(airflow postgres git-sync git-server statsd-exporter s3-server) ;;
     -h | --help) usage; return 0 ;;
     *) usage >&2; die "unknown target '$target'" ;;
   esac

@@ -10,6 +10,8 @@ if [ -f "${REPO_ROOT}/.work/images.env" ]; then
   [ -z "${GIT_SERVER_IMAGE:-}" ] || export GIT_SERVER_IMAGE
   # the statsd exporter (airflow_core_statsd; the scenario that turns statsd on reads it)
   [ -z "${STATSD_EXPORTER_IMAGE:-}" ] || export STATSD_EXPORTER_IMAGE
+  # the S3-compatible server of the remote logging test (extensions/molecule/gitsync)
+  [ -z "${S3_SERVER_IMAGE:-}" ] || export S3_SERVER_IMAGE
   # the previous Airflow release (the upgrade scenario), when `tests/images/build.sh airflow-previous` has run
   [ -z "${AIRFLOW_PREVIOUS_IMAGE:-}" ] || export AIRFLOW_PREVIOUS_IMAGE
   export AIRFLOW_IMAGE_REPOSITORY="${AIRFLOW_IMAGE%:*}" AIRFLOW_IMAGE_TAG="${AIRFLOW_IMAGE##*:}"

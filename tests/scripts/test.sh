@@ -59,7 +59,7 @@ cluster_up() {
   esac
   . tests/scripts/env.sh || return
   tests/kind/up.sh "${AIRFLOW_IMAGE}" "${POSTGRES_IMAGE}" "${GIT_SYNC_IMAGE:-}" "${GIT_SERVER_IMAGE:-}" \
-    "${AIRFLOW_PREVIOUS_IMAGE:-}" "${STATSD_EXPORTER_IMAGE:-}" || return
+    "${AIRFLOW_PREVIOUS_IMAGE:-}" "${STATSD_EXPORTER_IMAGE:-}" "${S3_SERVER_IMAGE:-}" || return
   # The pinned Chromium of the browser tests (default and gitsync scenarios; apt, after up.sh's own apt installs)
   tests/scripts/install-browser.sh || return
   # The test node's CPU weight (cgroup v1 cpu.shares, Docker's default 1024): 8 times that of any other container, so
