@@ -301,9 +301,10 @@ def test_core_objects_exist(render: Render) -> None:
 
 def _users_own_secrets(inventory: str) -> set[tuple[str, str]]:
     """The Secrets an inventory names as the user's own (the roles refer to them and never render them): the FAB
-    provider's secret, and airflow_core_existing_secrets."""
+    provider's secret, the remote logging connection, and airflow_core_existing_secrets."""
     data = load_yaml(inventory_dir(inventory) / "group_vars" / "airflow" / "main.yml") or {}
     refs = [(data.get("airflow_core_fab") or {}).get("provider_secret_ref") or {}]
+    refs += [(data.get("airflow_core_remote_logging") or {}).get("connection_secret_ref") or {}]
     refs += list((data.get("airflow_core_existing_secrets") or {}).values())
     return {("Secret", ref["name"]) for ref in refs if isinstance(ref, dict) and ref.get("name")}
 
@@ -385,6 +386,8 @@ SECRET_ENV_OF = {
     "API secret key": "AIRFLOW__API__SECRET_KEY",
     "admin password": "AIRFLOW_K8S_ADMIN_PASSWORD",  # the api-server's init container (simple or FAB auth manager)
     "sign-in provider secret": "AIRFLOW_K8S_FAB_PROVIDER_SECRET",  # FAB: OIDC client secret / LDAP bind password
+    # airflow_core_remote_logging.connection_secret_ref: AIRFLOW_CONN_<[logging] remote_log_conn_id, upper case>
+    "remote logging connection": "AIRFLOW_CONN_*",
 }
 SECRETS_IN_CFG = (("core", "fernet_key"), ("database", "sql_alchemy_conn"), ("api", "secret_key"), ("api_auth", "jwt_secret"))
 
@@ -438,18 +441,24 @@ def test_each_component_holds_only_the_secrets_of_the_table(render: Render) -> N
     fab = next((c for c in of_kind(render.objects, "ConfigMap") if name(c).split("/")[-1].endswith("-fab")), None)
     fab_settings = json.loads(fab["data"]["fab.json"]) if fab else {}
     provider = fab_settings.get("auth_type") in ("oauth", "ldap")
+    # The remote logging connection: only where remote logging is on with a connection Secret of the user's (the
+    # inventory's airflow_core_remote_logging), as AIRFLOW_CONN_<remote_log_conn_id of airflow.cfg>
+    remote = _remote_logging(render)
+    secret_env_of = {**SECRET_ENV_OF, "remote logging connection": f"AIRFLOW_CONN_{(remote or '').upper()}"}
     for pod, spec in pods.items():
         held = _pod_secret_envs(spec)
-        for secret, env in SECRET_ENV_OF.items():
+        for secret, env in secret_env_of.items():
             if secret == "admin password" and not managed_admin:
                 expected = False
             elif secret == "sign-in provider secret" and not provider:
+                expected = False
+            elif secret == "remote logging connection" and not remote:
                 expected = False
             else:
                 expected = table[pod][secret]
             if (env in held) != expected:
                 problems.append(f"{pod}: {'lacks' if expected else 'holds'} the {secret} ({env})")
-        unexplained = held - set(SECRET_ENV_OF.values())
+        unexplained = held - set(secret_env_of.values())
         if unexplained:
             problems.append(f"{pod}: secrets the table does not list: {sorted(unexplained)}")
     # Worker pods: nothing from a Secret at all (no envFrom, no Secret volume), no token unless asked for
@@ -465,6 +474,48 @@ def test_each_component_holds_only_the_secrets_of_the_table(render: Render) -> N
     if spec.get("automountServiceAccountToken") is not worker_sa.get("automountServiceAccountToken", False):
         problems.append("worker: automountServiceAccountToken differs from its ServiceAccount's")
     assert not problems, "\n".join(problems)
+
+
+def _remote_logging(render: Render) -> str | None:
+    """The connection id the pods get from the user's Secret when the inventory turns remote logging on with one
+    (airflow_core_remote_logging.connection_secret_ref), checked against the rendered airflow.cfg; else None."""
+    import configparser
+
+    data = load_yaml(inventory_dir(render.inventory) / "group_vars" / "airflow" / "main.yml") or {}
+    settings = data.get("airflow_core_remote_logging") or {}
+    if not (settings.get("enabled") and (settings.get("connection_secret_ref") or {}).get("name")):
+        return None
+    cm = next(c for c in of_kind(render.objects, "ConfigMap") if "airflow.cfg" in (c.get("data") or {}))
+    cfg = configparser.ConfigParser(interpolation=None)
+    cfg.read_string(cm["data"]["airflow.cfg"])
+    assert cfg.get("logging", "remote_logging") == "True"
+    assert cfg.get("logging", "remote_base_log_folder") == settings["base_folder"]
+    return cfg.get("logging", "remote_log_conn_id")
+
+
+@pytest.mark.parametrize("inventory", ["production"])
+def test_remote_logging_reaches_only_the_pods_that_use_it(render: Render) -> None:
+    """The production sample turns remote logging on: airflow.cfg names the bucket and the connection, the api-server
+    (and the triggerer, when it runs) get the connection from the user's Secret, no other pod does, and the
+    NetworkPolicy <instance>-remote-logging lets exactly the worker pods, the api-server and the triggerer out on 443."""
+    conn_id = _remote_logging(render)
+    assert conn_id == "remote_logs"
+    env = f"AIRFLOW_CONN_{conn_id.upper()}"
+    holders = set()
+    for obj in of_kind(render.objects, "Deployment"):
+        for c in pod_template(obj)["spec"]["containers"]:
+            for e in c.get("env") or []:
+                if e["name"] == env:
+                    assert e["valueFrom"]["secretKeyRef"] == {"name": "airflow-remote-logs", "key": "connection"}
+                    holders.add(component(obj))
+    (_, worker), = worker_pod_templates(render.objects)
+    assert env not in {e["name"] for c in worker["spec"]["containers"] for e in c.get("env") or []}
+    expected = {"api-server"} | ({"triggerer"} if find_workload(render.objects, "Deployment", "triggerer") else set())
+    assert holders == expected
+    policy = next(p for p in of_kind(render.objects, "NetworkPolicy") if name(p).endswith("-remote-logging"))
+    selector = {e["key"]: e["values"] for e in policy["spec"]["podSelector"]["matchExpressions"]}
+    assert set(selector["app.kubernetes.io/component"]) == {"worker"} | expected
+    assert policy["spec"]["egress"] == [{"ports": [{"port": 443, "protocol": "TCP"}]}]
 
 
 def test_airflow_cfg_holds_no_secret(render: Render) -> None:

@@ -538,13 +538,15 @@ build_s3_server() {
 }
 
 # Start it with a bucket, as its own user without capabilities; put an object into the bucket over the S3 API (boto3
-# inside the container, path-style addressing) and read it back.
+# inside the container, path-style addressing, as boto3 does to a custom endpoint) through a host name, as pods reach
+# it through a Service name (moto would take a name's first label for the bucket), and read it back.
 smoke_s3_server() {
   local name="airflow-k8s-s3-server-smoke-$$" rc=0
-  docker run -d --name "$name" --cap-drop ALL --security-opt no-new-privileges -e S3_SERVER_BUCKETS=smoke "$1" >/dev/null
+  docker run -d --name "$name" --hostname s3-smoke.test.svc --cap-drop ALL --security-opt no-new-privileges \
+    -e S3_SERVER_BUCKETS=smoke "$1" >/dev/null
   docker exec -i "$name" /opt/moto/bin/python - >/dev/null <<'PY' || rc=$?
 import time, boto3, botocore.config
-s3 = boto3.client("s3", endpoint_url="http://127.0.0.1:5000", region_name="us-east-1", aws_access_key_id="k",
+s3 = boto3.client("s3", endpoint_url="http://s3-smoke.test.svc:5000", region_name="us-east-1", aws_access_key_id="k",
                   aws_secret_access_key="s", config=botocore.config.Config(s3={"addressing_style": "path"}))
 for _ in range(150):
     try:

@@ -3,8 +3,12 @@
 # accepted. Meant for a test namespace only.
 #   S3_SERVER_PORT     listening port (default 5000)
 #   S3_SERVER_BUCKETS  buckets created at start, separated by spaces (default: none)
+#   S3_IGNORE_SUBDOMAIN_BUCKETNAME  moto's: true (default here) serves path-style requests only. Otherwise moto takes the
+#                      first label of a Host name that is no IP address for a bucket: a request to
+#                      http://<service>.<namespace>.svc:5000/<bucket>/<key> would name the bucket "<service>".
 # Any arguments are passed to moto_server.
 set -eu
+export S3_IGNORE_SUBDOMAIN_BUCKETNAME="${S3_IGNORE_SUBDOMAIN_BUCKETNAME:-true}"
 port="${S3_SERVER_PORT:-5000}"
 if [ -n "${S3_SERVER_BUCKETS:-}" ]; then
   (
