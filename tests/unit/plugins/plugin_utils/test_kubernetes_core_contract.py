@@ -2,7 +2,7 @@
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """What the collection takes from kubernetes.core's non-public module_utils, checked against a given kubernetes.core.
 
-kube_local (the in-process path of kube_apply and kube_read) and the kube_read module import kubernetes.core's
+kube_local (the in-process path of kube_apply, kube_read and kube_copy) and the kube_read module import kubernetes.core's
 module_utils, which are not a public interface and changed within 6.x. galaxy.yml allows >=6.0.0,<7.0.0;
 tests/scripts/contract.sh runs tests/unit (this file included) against the oldest and the newest 6.x release
 (tests/scripts/kubernetes_core.py pins them), each imported alone (tests/unit/conftest.py). Plain `pytest
@@ -40,6 +40,8 @@ CONTRACT = {
     "ansible_collections.kubernetes.core.plugins.module_utils.k8s.core": {"AnsibleK8SModule"},
     "ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions": {"CoreException"},
     "kubernetes.dynamic.exceptions": {"ConflictError", "DynamicApiError", "NotFoundError", "ResourceNotFoundError"},
+    "kubernetes.client.api": {"core_v1_api"},
+    "kubernetes.stream": {"stream"},
 }
 
 
@@ -169,6 +171,20 @@ def test_the_client_resource_and_the_dynamic_calls_take_our_arguments():
     assert {"body", "name", "namespace", "force_conflicts"} <= set(ssa) and "kwargs" in ssa
     for call, names in ((dynamic.get, {"name", "namespace"}), (dynamic.delete, {"name", "namespace"})):
         assert names <= set(inspect.signature(call).parameters)
+
+
+def test_the_copy_reaches_the_api_client_and_the_exec_stream_it_uses():
+    """kube_copy's in-process copy (Kube.copy_to_pod): the ApiClient behind get_api_client's K8SClient (its
+    DynamicClient's client, as kubernetes.core's own copy takes it), and the WSClient calls feed_exec makes."""
+    client = _module("ansible_collections.kubernetes.core.plugins.module_utils.k8s.client")
+    assert client.K8SClient(configuration=None, client="dynamic").client == "dynamic"
+    from kubernetes.dynamic import DynamicClient
+    from kubernetes.stream import ws_client
+
+    assert "self.client = client" in inspect.getsource(DynamicClient.__init__)
+    for name in ("write_stdin", "update", "is_open", "read_channel", "close"):
+        assert callable(getattr(ws_client.WSClient, name)), name
+    assert (ws_client.STDERR_CHANNEL, ws_client.ERROR_CHANNEL) == (kube_local.STDERR_CHANNEL, kube_local.ERROR_CHANNEL)
 
 
 def test_diff_objects_answers_match_and_the_changed_parts():
