@@ -49,6 +49,10 @@ else:
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 DELETE_TIMEOUT = 120  # kubernetes.core.k8s state=absent wait_timeout default
+# A wait's poll: the run goes on at most this long after the last workload is ready (kubectl rollout status, the
+# benchmarks' floor, watches). One list call per kind each time, cheap in this process (2 s before: 1 s lost on
+# average at the end of a converge, whose last step is this wait).
+WAIT_POLL = 0.5
 COPY_CHUNK = 1024 * 1024  # kubernetes.core.k8s_cp's chunk of stdin
 STDERR_CHANNEL, ERROR_CHANNEL = 2, 3  # kubernetes.stream.ws_client's channels
 
@@ -441,7 +445,7 @@ class Kube:
                             + (f": {why}" if why else ""))
 
     def wait(self, kind: str, api_version: str, namespace: str | None, names: set, label_selectors: list,
-             timeout: int, sleep: int = 2) -> str | None:
+             timeout: int, sleep: float = WAIT_POLL) -> str | None:
         """Poll until every named workload is ready; None, or why not after timeout seconds."""
         deadline = time.monotonic() + timeout
         while True:
