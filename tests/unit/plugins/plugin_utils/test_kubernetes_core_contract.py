@@ -40,8 +40,7 @@ CONTRACT = {
     "ansible_collections.kubernetes.core.plugins.module_utils.k8s.core": {"AnsibleK8SModule"},
     "ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions": {"CoreException"},
     "kubernetes.dynamic.exceptions": {"ConflictError", "DynamicApiError", "NotFoundError", "ResourceNotFoundError"},
-    "kubernetes.client.api": {"core_v1_api"},
-    "kubernetes.stream": {"stream"},
+    "kubernetes.stream": {"ws_client"},
 }
 
 
@@ -173,15 +172,21 @@ def test_the_client_resource_and_the_dynamic_calls_take_our_arguments():
         assert names <= set(inspect.signature(call).parameters)
 
 
-def test_the_copy_reaches_the_api_client_and_the_exec_stream_it_uses():
-    """kube_copy's in-process copy (Kube.copy_to_pod): the ApiClient behind get_api_client's K8SClient (its
-    DynamicClient's client, as kubernetes.core's own copy takes it), and the WSClient calls feed_exec makes."""
+def test_the_copy_opens_the_exec_stream_as_kubernetes_stream_does():
+    """kube_copy's in-process copy (Kube.copy_to_pod): get_api_client's K8SClient keeps the client configuration,
+    whose bearer token and host make the exec websocket, and the WSClient calls feed_exec makes."""
     client = _module("ansible_collections.kubernetes.core.plugins.module_utils.k8s.client")
-    assert client.K8SClient(configuration=None, client="dynamic").client == "dynamic"
-    from kubernetes.dynamic import DynamicClient
+    assert client.K8SClient(configuration="conf", client=None).configuration == "conf"
+    from kubernetes.client import Configuration
     from kubernetes.stream import ws_client
 
-    assert "self.client = client" in inspect.getsource(DynamicClient.__init__)
+    configuration = Configuration(host="https://127.0.0.1:6443", api_key={"authorization": "Bearer t"})
+    assert configuration.auth_settings()["BearerToken"]["value"] == "Bearer t"
+    assert ws_client.get_websocket_url("https://h:1/api/v1/namespaces/n/pods/p/exec",
+                                       [("command", "tar"), ("command", "-xmf"), ("stdin", "true")]) == \
+        "wss://h:1/api/v1/namespaces/n/pods/p/exec?command=tar&command=-xmf&stdin=true"
+    assert list(inspect.signature(ws_client.WSClient.__init__).parameters)[1:5] == [
+        "configuration", "url", "headers", "capture_all"]
     for name in ("write_stdin", "update", "is_open", "read_channel", "close"):
         assert callable(getattr(ws_client.WSClient, name)), name
     assert (ws_client.STDERR_CHANNEL, ws_client.ERROR_CHANNEL) == (kube_local.STDERR_CHANNEL, kube_local.ERROR_CHANNEL)
