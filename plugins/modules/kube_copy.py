@@ -14,8 +14,8 @@ description:
   - Finds the pod (I(pod), or the first Running pod, not being deleted, that I(label_selectors) select, one whose
     I(container) is ready first) and copies the content of the controller's folder I(local_path) to I(remote_path)
     in I(container), as C(kubernetes.core.k8s_cp) with C(state=to_pod) does for a folder given with a trailing
-    C(/): a tar archive of the folder's entries, extracted with C(tar -xmf -). Files already there and not in the
-    folder stay; the mode of an existing I(remote_path) is left alone (a volume's mount point).
+    slash, as a tar archive of the folder's entries extracted with C(tar -xmf -). Files already there and not in
+    the folder stay; the mode of an existing I(remote_path) is left alone (a volume's mount point).
   - When the task runs on the controller (local connection, no C(become), no task C(environment)), the copy is
     made in ansible-playbook's own process over the pod's exec stream, without a module run, and the task waits
     until C(tar) has exited and checks its exit code. Otherwise it runs C(kubernetes.core.k8s_info) and
