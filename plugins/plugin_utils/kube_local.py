@@ -1,6 +1,6 @@
 # Copyright: airflow_k8s maintainers
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
-"""Kubernetes API calls made in the controller's own process, for the kube_apply and kube_read actions.
+"""Kubernetes API calls made in the controller's own process, for the kube_apply, kube_read and kube_copy actions.
 
 Why: one kubernetes.core module run costs about 1.1 s on our 2-CPU machines, 0.9 s of it a fresh Python
 importing the Kubernetes client and compiling Ansible's module_utils from the module's zip
@@ -28,7 +28,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import tarfile
+import tempfile
 import time
+from urllib.parse import quote
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.parsing.vault import is_encrypted_file
@@ -38,6 +41,7 @@ try:
     from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
     from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
     from ansible_collections.kubernetes.core.plugins.module_utils.k8s.service import diff_objects
+    from kubernetes.stream import ws_client  # loaded with kubernetes.core's module_utils already
 except ImportError as e:  # the actions then run the kubernetes.core modules
     IMPORT_ERROR: Exception | None = e
 else:
@@ -45,6 +49,12 @@ else:
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 DELETE_TIMEOUT = 120  # kubernetes.core.k8s state=absent wait_timeout default
+# A wait's poll: the run goes on at most this long after the last workload is ready (kubectl rollout status, the
+# benchmarks' floor, watches). One list call per kind each time, cheap in this process (2 s before: 1 s lost on
+# average at the end of a converge, whose last step is this wait).
+WAIT_POLL = 0.5
+COPY_CHUNK = 1024 * 1024  # kubernetes.core.k8s_cp's chunk of stdin
+STDERR_CHANNEL, ERROR_CHANNEL = 2, 3  # kubernetes.stream.ws_client's channels
 
 
 class KubeError(Exception):
@@ -203,6 +213,75 @@ def _api_message(e: Exception) -> str:
     return str(e)
 
 
+def pick_pod(pods: list[dict], container: str | None = None) -> dict | None:
+    """The pod to copy through: Running and not being deleted, the one whose container is ready first (a pod of a
+    rollout that is still starting, or one that is terminating, would lose the copy's exec or refuse it)."""
+    def ready(pod: dict) -> bool:
+        statuses = (pod.get("status") or {}).get("containerStatuses") or []
+        return any(s.get("ready") for s in statuses if container is None or s.get("name") == container)
+
+    running = [p for p in pods if (p.get("status") or {}).get("phase") == "Running"
+               and not (p.get("metadata") or {}).get("deletionTimestamp")]
+    running.sort(key=lambda p: (not ready(p), (p.get("metadata") or {}).get("name", "")))
+    return running[0] if running else None
+
+
+def tar_command(remote_path: str) -> list[str]:
+    """The command kubernetes.core.k8s_cp runs in the pod for a copy onto it (no_preserve: false)."""
+    return ["tar", "-xmf", "-"] + (["-C", "/"] if remote_path.startswith("/") else [])
+
+
+def write_archive(local_path: str, remote_path: str, fileobj) -> None:
+    """The tar archive of a copy onto a pod: each entry of the folder local_path under remote_path (tar drops the
+    leading "/"; tar_command extracts it from /), symbolic links kept as links. kubernetes.core.k8s_cp's archive of
+    a folder given with a trailing "/" holds the same entries and the folder itself as remote_path; without that
+    one, tar in the pod leaves an existing remote_path's mode alone (a volume's mount point, which the container's
+    user may not chmod: GNU tar then exits with 2, which k8s_cp never reads) and creates it when it is absent."""
+    with tarfile.open(fileobj=fileobj, mode="w") as tar:
+        for entry in sorted(os.listdir(local_path)):
+            tar.add(os.path.join(local_path, entry), arcname=remote_path.rstrip("/") + "/" + entry)
+
+
+def exec_status(text) -> tuple[int | None, str]:
+    """The exit code and message of an exec's status (its error channel, a metav1.Status document); None when the
+    command did not report one (the connection ended first)."""
+    if not text:
+        return None, ""
+    try:
+        status = json.loads(text)
+    except ValueError:
+        return None, str(text)
+    if status.get("status") == "Success":
+        return 0, ""
+    causes = (status.get("details") or {}).get("causes") or []
+    code = next((c.get("message") for c in causes if c.get("reason") == "ExitCode"), None)
+    try:
+        return (int(code) if code is not None else 1), status.get("message") or ""
+    except ValueError:
+        return 1, status.get("message") or ""
+
+
+def feed_exec(response, chunks, timeout: float) -> tuple[int | None, str]:
+    """Write chunks to an exec's stdin, close it (channel protocol v5; with v4, tar ends at the archive's end
+    marker), and wait until the command exits: (exit code, its stderr and status message). None as the code when
+    the command had not exited after timeout seconds."""
+    for chunk in chunks:
+        response.write_stdin(chunk)
+    close = getattr(response, "close_channel", None)
+    if close is not None:
+        close(0)
+    deadline = time.monotonic() + timeout
+    while response.is_open() and time.monotonic() < deadline:
+        response.update(timeout=max(0.0, min(1.0, deadline - time.monotonic())))
+    stderr = response.read_channel(STDERR_CHANNEL)
+    if isinstance(stderr, bytes):
+        stderr = stderr.decode("utf-8", "replace")
+    if response.is_open():
+        return None, stderr.strip()
+    code, message = exec_status(response.read_channel(ERROR_CHANNEL))
+    return code, "; ".join(t for t in (stderr.strip(), message) if t)
+
+
 class Kube:
     """One API client for one task, from the task's kubernetes.core auth arguments."""
 
@@ -333,8 +412,50 @@ class Kube:
             time.sleep(1)
         return True
 
+    def running_pod(self, namespace: str, name: str | None = None, label_selectors: list | None = None,
+                    container: str | None = None) -> dict | None:
+        """A pod to copy through (pick_pod), by name or by labels; None when none runs."""
+        fields = None if name else ["status.phase=Running"]
+        pods = self.read("Pod", "v1", name=name, namespace=namespace, label_selectors=label_selectors,
+                         field_selectors=fields)[0]
+        return pick_pod(pods, container)
+
+    def copy_to_pod(self, namespace: str, pod: str, container: str | None, local_path: str, remote_path: str,
+                    timeout: float) -> None:
+        """kubernetes.core.k8s_cp state=to_pod of a folder's content, in this process: a tar archive over the pod's
+        exec stream, then wait until tar has exited and check its exit code (k8s_cp closes the stream once the last
+        chunk is written and reads no exit code).
+
+        The stream is opened as kubernetes.stream.stream opens it for CoreV1Api.connect_get_namespaced_pod_exec
+        (the exec URL, the client's bearer token, which is all the websocket sends besides its protocols), without
+        importing CoreV1Api: that module alone takes 0.4 s to import, and the copy is the last step of a converge."""
+        configuration = self.client.configuration
+        command = tar_command(remote_path)
+        query = [("command", part) for part in command] + ([("container", container)] if container else [])
+        query += [("stdin", "true"), ("stdout", "true"), ("stderr", "true"), ("tty", "false")]
+        url = ws_client.get_websocket_url(
+            f"{configuration.host}/api/v1/namespaces/{quote(namespace, safe='')}/pods/{quote(pod, safe='')}/exec", query)
+        token = (configuration.auth_settings().get("BearerToken") or {}).get("value")
+        with tempfile.TemporaryFile() as buffer:
+            write_archive(local_path, remote_path, buffer)
+            buffer.seek(0)
+            try:
+                response = ws_client.WSClient(configuration, url, {"authorization": token} if token else {}, True)
+            except Exception as e:  # websocket's handshake errors (403 without pods/exec, 404...)
+                raise KubeError(f"exec in pod {namespace}/{pod} refused: {e}") from e
+            try:
+                code, why = feed_exec(response, iter(lambda: buffer.read(COPY_CHUNK), b""), timeout)
+            finally:
+                response.close()
+        if code is None:
+            raise KubeError(f"{' '.join(command)} in pod {namespace}/{pod} had not ended after {timeout:.0f}s"
+                            + (f": {why}" if why else ""))
+        if code != 0:
+            raise KubeError(f"{' '.join(command)} in pod {namespace}/{pod} failed (exit code {code})"
+                            + (f": {why}" if why else ""))
+
     def wait(self, kind: str, api_version: str, namespace: str | None, names: set, label_selectors: list,
-             timeout: int, sleep: int = 2) -> str | None:
+             timeout: int, sleep: float = WAIT_POLL) -> str | None:
         """Poll until every named workload is ready; None, or why not after timeout seconds."""
         deadline = time.monotonic() + timeout
         while True:

@@ -37,7 +37,7 @@ JINJA = re.compile(r"\{\{(.*?)\}\}|\{%(.*?)%\}", re.DOTALL)
 STRING_LITERAL = re.compile(r"'[^']*'|\"[^\"]*\"")
 
 K8S_MODULES = frozenset(
-    {"k8s", "k8s_info", "k8s_json_patch", "k8s_exec", "k8s_cp", "kube_apply", "kube_read"}
+    {"k8s", "k8s_info", "k8s_json_patch", "k8s_exec", "k8s_cp", "kube_apply", "kube_read", "kube_copy"}
 )
 MESSAGE_ONLY_MODULES = {"assert": ("msg", "fail_msg", "success_msg"), "fail": ("msg",)}
 INCLUDE_ROLE_MODULES = frozenset({"include_role", "import_role"})

@@ -2,7 +2,7 @@
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """What the collection takes from kubernetes.core's non-public module_utils, checked against a given kubernetes.core.
 
-kube_local (the in-process path of kube_apply and kube_read) and the kube_read module import kubernetes.core's
+kube_local (the in-process path of kube_apply, kube_read and kube_copy) and the kube_read module import kubernetes.core's
 module_utils, which are not a public interface and changed within 6.x. galaxy.yml allows >=6.0.0,<7.0.0;
 tests/scripts/contract.sh runs tests/unit (this file included) against the oldest and the newest 6.x release
 (tests/scripts/kubernetes_core.py pins them), each imported alone (tests/unit/conftest.py). Plain `pytest
@@ -40,6 +40,7 @@ CONTRACT = {
     "ansible_collections.kubernetes.core.plugins.module_utils.k8s.core": {"AnsibleK8SModule"},
     "ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions": {"CoreException"},
     "kubernetes.dynamic.exceptions": {"ConflictError", "DynamicApiError", "NotFoundError", "ResourceNotFoundError"},
+    "kubernetes.stream": {"ws_client"},
 }
 
 
@@ -169,6 +170,26 @@ def test_the_client_resource_and_the_dynamic_calls_take_our_arguments():
     assert {"body", "name", "namespace", "force_conflicts"} <= set(ssa) and "kwargs" in ssa
     for call, names in ((dynamic.get, {"name", "namespace"}), (dynamic.delete, {"name", "namespace"})):
         assert names <= set(inspect.signature(call).parameters)
+
+
+def test_the_copy_opens_the_exec_stream_as_kubernetes_stream_does():
+    """kube_copy's in-process copy (Kube.copy_to_pod): get_api_client's K8SClient keeps the client configuration,
+    whose bearer token and host make the exec websocket, and the WSClient calls feed_exec makes."""
+    client = _module("ansible_collections.kubernetes.core.plugins.module_utils.k8s.client")
+    assert client.K8SClient(configuration="conf", client=None).configuration == "conf"
+    from kubernetes.client import Configuration
+    from kubernetes.stream import ws_client
+
+    configuration = Configuration(host="https://127.0.0.1:6443", api_key={"authorization": "Bearer t"})
+    assert configuration.auth_settings()["BearerToken"]["value"] == "Bearer t"
+    assert ws_client.get_websocket_url("https://h:1/api/v1/namespaces/n/pods/p/exec",
+                                       [("command", "tar"), ("command", "-xmf"), ("stdin", "true")]) == \
+        "wss://h:1/api/v1/namespaces/n/pods/p/exec?command=tar&command=-xmf&stdin=true"
+    assert list(inspect.signature(ws_client.WSClient.__init__).parameters)[1:5] == [
+        "configuration", "url", "headers", "capture_all"]
+    for name in ("write_stdin", "update", "is_open", "read_channel", "close"):
+        assert callable(getattr(ws_client.WSClient, name)), name
+    assert (ws_client.STDERR_CHANNEL, ws_client.ERROR_CHANNEL) == (kube_local.STDERR_CHANNEL, kube_local.ERROR_CHANNEL)
 
 
 def test_diff_objects_answers_match_and_the_changed_parts():
