@@ -32,6 +32,7 @@ SIDECAR = {"name": "shipper", "image": "registry.example.com/shipper:1", "args":
            "resources": {"requests": {"cpu": "5m", "memory": "16Mi"}},
            "volumeMounts": [{"name": "scratch", "mountPath": "/scratch"}]}
 INIT = {"name": "prepare", "command": ["sh", "-c", "true"], "volumeMounts": [{"name": "scratch", "mountPath": "/scratch"}]}
+EGRESS_WORKER = {"ipBlock": {"cidr": "198.51.100.0/24"}}
 EGRESS_SCHEDULER = {"ipBlock": {"cidr": "192.0.2.10/32"}}
 EGRESS_TRIGGERER = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "alerting"}}}
 SPREAD = {"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "ScheduleAnyway"}
@@ -66,8 +67,9 @@ FULL: Obj = {
     "airflow_core_extra_volumes": [{"name": "team-files", "configMap": {"name": "team-settings"}}],
     "airflow_core_extra_volume_mounts": [{"name": "team-files", "mountPath": "/opt/team", "readOnly": True}],
     "airflow_core_local_settings": LOCAL_SETTINGS,
-    # per-component egress: the scheduler and the triggerer get theirs, the dag-processor none
-    "airflow_core_network_policies": {"enabled": True, "scheduler_egress_to": [EGRESS_SCHEDULER],
+    # per-component egress: the worker pods, the scheduler and the triggerer get theirs, the dag-processor none
+    "airflow_core_network_policies": {"enabled": True, "workers_egress_to": [EGRESS_WORKER],
+                                      "scheduler_egress_to": [EGRESS_SCHEDULER],
                                       "triggerer_egress_to": [EGRESS_TRIGGERER]},
     "airflow_core_statsd": {"enabled": True, **component_extras("airflow_core_statsd"),
                             "probes": {"readiness": {"timeoutSeconds": 3}}},
@@ -138,7 +140,7 @@ def test_per_component_egress(renders: dict[str, tuple[RunResult, list[Obj]]]) -
     """Each component's extra egress is its own NetworkPolicy selecting that component's pods only; an empty list
     makes none (the dag-processor here, and every component in the render without the lists)."""
     policies = {name(d): d for d in of_kind(_objects(renders), "NetworkPolicy")}
-    for component, peer in (("scheduler", EGRESS_SCHEDULER), ("triggerer", EGRESS_TRIGGERER)):
+    for component, peer in (("worker", EGRESS_WORKER), ("scheduler", EGRESS_SCHEDULER), ("triggerer", EGRESS_TRIGGERER)):
         policy = policies.get(f"airflow-{component}-egress")
         assert policy is not None, sorted(policies)
         assert policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == component
@@ -147,7 +149,7 @@ def test_per_component_egress(renders: dict[str, tuple[RunResult, list[Obj]]]) -
     assert "airflow-dag-processor-egress" not in policies
     assert "airflow-api-server-egress" not in policies
     replaced = {name(d) for d in of_kind(_objects(renders, "replace"), "NetworkPolicy")}
-    assert not {p for p in replaced if p.endswith("-egress") and p != "airflow-worker-egress"}, sorted(replaced)
+    assert not {p for p in replaced if p.endswith("-egress")}, sorted(replaced)
 
 
 @pytest.mark.parametrize("version", kubeval.KUBERNETES_VERSIONS)
