@@ -233,8 +233,8 @@ def test_probe_timings_merge_over_the_defaults(renders: dict[str, tuple[RunResul
     scheduler = container(_pod(objects, "airflow_core_scheduler")[1], "scheduler")
     assert scheduler["livenessProbe"] == {"httpGet": {"path": "/health", "port": "health"}, "periodSeconds": 45,
                                           "timeoutSeconds": 10, "failureThreshold": 5, "initialDelaySeconds": 10}
-    assert scheduler["startupProbe"] == {"httpGet": {"path": "/health", "port": "health"}, "periodSeconds": 5,
-                                         "failureThreshold": 60}
+    assert scheduler["startupProbe"] == {"httpGet": {"path": "/health", "port": "health"}, "periodSeconds": 2,
+                                         "failureThreshold": 150}
     dag_processor = container(_pod(objects, "airflow_core_dag_processor")[1], "dag-processor")
     assert dag_processor["livenessProbe"]["timeoutSeconds"] == 90
     assert dag_processor["livenessProbe"]["periodSeconds"] == 60

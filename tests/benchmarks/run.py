@@ -17,7 +17,9 @@ One run measures, in fresh namespaces of the cluster KUBECONFIG points at:
   4. throughput: one DAG of M trivial mapped tasks, with the collection's defaults, then in a second
      deployment whose airflow_core_config puts [core]/[scheduler]/[kubernetes_executor] back to Airflow's
      stock values (read from `airflow config list --defaults` in the same image).
-Converge, no-op and throughput also record their CPU time: the controller's, the kind node's (its cgroup)
+Each converge (floor and site.yml) also records its pods' timeline: when each was created, its init containers
+ended, its container started and it became Ready (or ended), in seconds from the run's start (API timestamps, whole
+seconds). Converge, no-op and throughput also record their CPU time: the controller's, the kind node's (its cgroup)
 and the machine's busy/steal shares (/proc/stat). Writes a JSON result and a PNG chart.
 `--smoke` is one iteration of everything with 3 mapped tasks (CI).
 
@@ -236,7 +238,7 @@ def site(ns: str, label: str, *, check_mode: bool = False, config: dict | None =
         argv += ["--check", "--diff"]
     logfile = WORK / f"site-{label}.log"
     log(f"site.yml {label} ({ns}{', check mode' if check_mode else ''}); log {logfile.relative_to(REPO)}")
-    start = time.monotonic()
+    start, start_epoch = time.monotonic(), time.time()
     meter = CpuMeter(NODE_CGROUPS)
     run(argv, env=playbook_env(), timeout=3600, stdout_file=logfile)
     seconds = time.monotonic() - start
@@ -251,6 +253,8 @@ def site(ns: str, label: str, *, check_mode: bool = False, config: dict | None =
               "skipped": int(recap[4]), "task_headers": tasks, "slowest_tasks": slowest, "cpu": cpu,
               # the re-run ended after its first task (rerun_state: nothing changed since the last full run)
               "unchanged_path": "Nothing to change: the inputs are those of the last full run" in logfile.read_text()}
+    if label.startswith("converge"):
+        result["pods"] = pod_timeline(ns, start_epoch)
     log(f"  {label}: {result}")
     return result
 
@@ -310,7 +314,7 @@ def floor(ns: str) -> dict:
         out.write_text(yaml.safe_dump_all(docs, sort_keys=False))
         out.chmod(0o600)
     log(f"floor: {objects} objects, workloads {workloads}")
-    start = time.monotonic()
+    start, start_epoch = time.monotonic(), time.time()
     meter = CpuMeter(NODE_CGROUPS)
     steps = {}
     kubectl("apply", "--server-side", "--field-manager=bench-floor", "--force-conflicts", "-f", str(apply_dir),
@@ -335,7 +339,7 @@ def floor(ns: str) -> dict:
     steps["dag copy"] = round(seconds, 1)
     log(f"  floor: {seconds:.1f} s, cpu {cpu}")
     return {"seconds": round(seconds, 1), "objects": objects, "workloads": [f"{k}/{n}" for k, n in workloads],
-            "cumulative_steps": steps, "cpu": cpu}
+            "cumulative_steps": steps, "cpu": cpu, "pods": pod_timeline(ns, start_epoch)}
 
 
 def drift(ns: str) -> dict:
@@ -361,6 +365,42 @@ def drift(ns: str) -> dict:
     if not all(checks.values()):
         raise RuntimeError(f"drift not put back or not reported: {checks}")
     return {"restore": restore, "next": after, "checks": checks}
+
+
+def _stamp(text: str | None, start_epoch: float) -> float | None:
+    """Seconds from the run's start to an API timestamp (whole seconds: the API's resolution)."""
+    if not text:
+        return None
+    moment = dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc).timestamp()
+    return round(moment - start_epoch, 1)
+
+
+def pod_timeline(ns: str, start_epoch: float) -> dict:
+    """When each pod of a converge was created, its init containers ended, its main container started and it
+    became Ready (or its container ended, for the migration), in seconds from the run's start: where a converge
+    spends its time on the cluster side, for the floor and site.yml alike."""
+    pods = json.loads(kubectl("-n", ns, "get", "pods", "-o", "json").stdout)["items"]
+    timeline = {}
+    for pod in sorted(pods, key=lambda p: p["metadata"]["creationTimestamp"]):
+        status = pod.get("status") or {}
+        conditions = {c["type"]: c.get("lastTransitionTime") for c in status.get("conditions") or []}
+        inits = [s.get("state", {}).get("terminated", {}).get("finishedAt")
+                 for s in status.get("initContainerStatuses") or []]
+        main = [s.get("state", {}) for s in status.get("containerStatuses") or []]
+        started = [st.get("running", st.get("terminated", {})).get("startedAt") for st in main]
+        ended = [st.get("terminated", {}).get("finishedAt") for st in main]
+        entry = {"created": _stamp(pod["metadata"]["creationTimestamp"], start_epoch)}
+        if inits and all(inits):
+            entry["init_done"] = _stamp(max(inits), start_epoch)
+        if started and all(started):
+            entry["started"] = _stamp(max(started), start_epoch)
+        if ended and all(ended):
+            entry["ended"] = _stamp(max(ended), start_epoch)
+        elif conditions.get("Ready") and any(c.get("type") == "Ready" and c.get("status") == "True"
+                                             for c in status.get("conditions") or []):
+            entry["ready"] = _stamp(conditions["Ready"], start_epoch)
+        timeline[pod["metadata"]["name"]] = entry
+    return timeline
 
 
 def median_run(runs: list[dict]) -> dict:

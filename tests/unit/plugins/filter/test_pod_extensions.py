@@ -22,7 +22,7 @@ def test_pod_extras_merges_the_security_context_under_the_users() -> None:
     assert extras["volumes"] == [{"name": "v", "emptyDir": {}}]
     # probe by probe, timing by timing: the defaults of defaults/main.yml stay where not given
     assert extras["probes"]["liveness"] == {"periodSeconds": 99, "timeoutSeconds": 10, "failureThreshold": 5}
-    assert extras["probes"]["startup"] == {"periodSeconds": 5, "failureThreshold": 60}
+    assert extras["probes"]["startup"] == {"periodSeconds": 2, "failureThreshold": 150}
     assert extras["topology_spread_constraints"][0]["labelSelector"] == {"matchLabels": {
         "app.kubernetes.io/name": "airflow", "app.kubernetes.io/instance": "airflow", "app.kubernetes.io/component": "scheduler"}}
 
