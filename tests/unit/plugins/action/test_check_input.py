@@ -91,3 +91,27 @@ def test_passing_checks_report_no_change(tmp_path):
                       .replace("not_defined_anywhere.x > 0", "true"))
     assert rc == 0, result
     assert result["changed"] is False and result["checked"] == 4 and result["msg"] == "4 checks passed"
+
+
+def test_valid_input_passes_as_one_expression_and_as_the_checks_one_by_one(tmp_path):
+    # Valid input goes through one expression: a `that` whose `when` is false is not evaluated there either, and a
+    # condition that only the one before it makes valid sends the checks down the one-by-one way, same verdict.
+    guarded = PLAYBOOK.replace("count: 5", "count: 11").replace("Bad_Name", "good").replace(
+        "not_defined_anywhere.x > 0", "true") + """          - that: not_defined_anywhere.x > 0
+            when: count == 6
+            msg: "its when is false: never evaluated"
+          - that: [not_defined_anywhere is not defined or not_defined_anywhere.x > 0, count > 10]
+            msg: "holds"
+"""
+    rc, result = _run(tmp_path, guarded)
+    assert rc == 0, result
+    assert result["checked"] == 5 and result["msg"] == "5 checks passed"
+    # One by one, a `when` stops at its first false condition; as one expression every condition of it is
+    # evaluated, and the undefined one errs: the action then takes the one-by-one way, which skips the check.
+    fallback = guarded + """          - that: false
+            when: [false, not_defined_anywhere.x > 0]
+            msg: "skipped one by one"
+"""
+    rc, result = _run(tmp_path, fallback)
+    assert rc == 0, result
+    assert result["checked"] == 5 and result["msg"] == "5 checks passed"
