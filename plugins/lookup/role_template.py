@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: role_template
 author: airflow_k8s maintainers (@airflow-k8s)
-version_added: 1.0.0
+version_added: 1.1.0
 short_description: Render a role's template, as ansible.builtin.template's lookup does, sharing the task's variables
 description:
   - Returns, for each template named, the text ansible.builtin.template's lookup returns for it, from the same search

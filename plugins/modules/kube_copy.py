@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: kube_copy
 short_description: Copy the content of a local folder into a running pod, in one task
-version_added: 1.0.0
+version_added: 1.1.0
 author: airflow_k8s maintainers (@airflow-k8s)
 description:
   - Finds the pod (I(pod), or the first Running pod, not being deleted, that I(label_selectors) select, one whose

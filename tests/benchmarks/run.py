@@ -383,7 +383,7 @@ def pod_timeline(ns: str, start_epoch: float) -> dict:
     timeline = {}
     for pod in sorted(pods, key=lambda p: p["metadata"]["creationTimestamp"]):
         status = pod.get("status") or {}
-        conditions = {c["type"]: c.get("lastTransitionTime") for c in status.get("conditions") or []}
+        ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
         inits = [s.get("state", {}).get("terminated", {}).get("finishedAt")
                  for s in status.get("initContainerStatuses") or []]
         main = [s.get("state", {}) for s in status.get("containerStatuses") or []]
@@ -396,9 +396,8 @@ def pod_timeline(ns: str, start_epoch: float) -> dict:
             entry["started"] = _stamp(max(started), start_epoch)
         if ended and all(ended):
             entry["ended"] = _stamp(max(ended), start_epoch)
-        elif conditions.get("Ready") and any(c.get("type") == "Ready" and c.get("status") == "True"
-                                             for c in status.get("conditions") or []):
-            entry["ready"] = _stamp(conditions["Ready"], start_epoch)
+        elif ready.get("status") == "True":
+            entry["ready"] = _stamp(ready.get("lastTransitionTime"), start_epoch)
         timeline[pod["metadata"]["name"]] = entry
     return timeline
 
