@@ -739,7 +739,9 @@ def chart(result: dict, png: Path) -> None:
     ax.bar_label(bars, labels=[f"{v:.0f} s" + cpu_label(r) for v, r in zip(values, runs)], fontsize=8)
     ax.set_title("1. converge, empty namespace -> every workload Ready"
                  + (f" (median of {len(c['site']['samples_seconds'])})" if len(c["site"].get("samples_seconds", [])) > 1 else "")
-                 + (f"\na/b = {c.get('ratio_exact', c['ratio'])} (goal <= {GOALS['converge_ratio_max']})" if "ratio" in c else ""))
+                 + (f"\na/b = {c.get('ratio_exact', c['ratio'])}"
+                    + (f", median of the pairs {c['pair_ratio_median']}" if "pair_ratio_median" in c else "")
+                    + f" (goal <= {GOALS['converge_ratio_max']})" if "ratio" in c else ""))
     ax.set_ylabel("seconds")
 
     ax = axes[0][1]
@@ -882,7 +884,11 @@ def main() -> int:
             result["converge"]["ratio"] = round(ratio, 2)
             # The goal is judged on this one (1.153 is above 1.15, though it prints as 1.15).
             result["converge"]["ratio_exact"] = round(ratio, 4)
-            result["converge"]["pair_ratios"] = [round(a["seconds"] / b["seconds"], 2) for a, b in zip(sites, floors)]
+            pairs = [a["seconds"] / b["seconds"] for a, b in zip(sites, floors)]
+            result["converge"]["pair_ratios"] = [round(r, 2) for r in pairs]
+            # The other reading of "median of 3 pairs": each site.yml run over the floor run just before it. The goal
+            # is judged on the larger of the two, so that neither reading passes where the other fails.
+            result["converge"]["pair_ratio_median"] = round(statistics.median(pairs), 4)
         if "noop" in parts:  # 2. no-op, the full path's no-op and its profile, then drift
             applies = [site(NS_SITE, f"noop-{i + 1}") for i in range(args.noop_runs)]
             checks = [site(NS_SITE, f"check-{i + 1}", check_mode=True) for i in range(args.noop_runs)]
@@ -936,7 +942,8 @@ def main() -> int:
     result["meta"]["harness_seconds"] = round(time.monotonic() - started, 1)
     met = {}
     if "ratio" in result["converge"]:
-        met["converge_ratio"] = result["converge"]["ratio_exact"] <= GOALS["converge_ratio_max"]
+        met["converge_ratio"] = max(result["converge"]["ratio_exact"],
+                                    result["converge"]["pair_ratio_median"]) <= GOALS["converge_ratio_max"]
     if "noop" in result:
         met["noop_apply"] = result["noop"]["apply"]["seconds"] <= GOALS["noop_seconds_max"]
         met["noop_check"] = result["noop"]["check"]["seconds"] <= GOALS["noop_seconds_max"]
