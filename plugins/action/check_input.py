@@ -172,10 +172,16 @@ class ActionModule(ActionBase):
                     raise AnsibleError("check_input: types without <role>: needs a task of a role")
                 role_path = role._role_path
             options.update(input_rules.spec_options(role_path, entry_point))
-        values = {}
-        for name in options:
-            if name in task_vars:
-                values[name] = self._templar.template(trust_as_template("{{ " + name + " }}"))
+        names = [name for name in options if name in task_vars]
+        try:
+            # One expression for every variable: one template compiled instead of one per variable (about 50 for a role).
+            resolved = self._templar.evaluate_expression(trust_as_template("[" + ", ".join(names) + "]"))
+        except AnsibleError:
+            resolved = None  # one by one below, which fails on the variable that cannot be resolved, as before
+        if isinstance(resolved, list) and len(resolved) == len(names):
+            values = dict(zip(names, resolved))
+        else:
+            values = {name: self._templar.template(trust_as_template("{{ " + name + " }}")) for name in names}
         return input_rules.type_problems(options, values)
 
     def _all_pass(self, checks: list[dict]) -> int | None:

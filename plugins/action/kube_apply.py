@@ -12,6 +12,7 @@ kube_local.py: the same API calls, no module start); otherwise through the kuber
 
 from __future__ import annotations
 
+import json
 import os
 
 import yaml
@@ -99,6 +100,9 @@ def _diff_text(obj: dict) -> str:
     airflow.cfg is one long string."""
     if not obj:
         return ""
+    # As JSON has it: an object the task gave (a dry run into a namespace that does not exist yet returns it as the
+    # `after`) may hold Ansible's tagged str/int/dict/list subclasses (from_yaml's), which SafeDumper cannot write.
+    obj = json.loads(json.dumps(obj, default=str))
     return yaml.dump(obj, Dumper=_DiffDumper, default_flow_style=False, sort_keys=True, allow_unicode=True, width=1000)
 
 

@@ -115,3 +115,37 @@ def test_valid_input_passes_as_one_expression_and_as_the_checks_one_by_one(tmp_p
     rc, result = _run(tmp_path, fallback)
     assert rc == 0, result
     assert result["checked"] == 5 and result["msg"] == "5 checks passed"
+
+
+TYPES_PLAYBOOK = """
+- hosts: localhost
+  gather_facts: false
+  vars:
+    airflow_db_no_log: "false"
+    airflow_db_postgres_wait_timeout: "{{ 60 * 5 }}"
+    airflow_db_external_port: 5432
+  tasks:
+    - name: Types
+      airflow_k8s.platform.check_input:
+        types: ['airflow_db:main']
+        checks:
+          - that: true
+            msg: "holds"
+"""
+
+
+def test_types_are_checked_on_the_resolved_values(tmp_path):
+    # Every variable of the spec is resolved in one expression: a template resolves to its value (an int here),
+    # and a string where the spec says bool is named.
+    rc, result = _run(tmp_path, TYPES_PLAYBOOK)
+    assert rc != 0 and result["failed"], result
+    assert len(result["failures"]) == 1, result["failures"]
+    assert result["failures"][0].startswith('airflow_db_no_log="false" is a string'), result["failures"]
+
+
+def test_a_variable_that_cannot_be_resolved_fails_the_task_naming_it(tmp_path):
+    # The one expression errs; resolved one by one, the variable whose template cannot be resolved fails the task
+    # as it did before the expression, with Ansible's message naming what is undefined.
+    rc, result = _run(tmp_path, TYPES_PLAYBOOK.replace('"false"', "false").replace("60 * 5", "not_defined_anywhere.x"))
+    assert rc != 0 and result["failed"], result
+    assert "not_defined_anywhere" in result["msg"], result
