@@ -736,7 +736,8 @@ def chart(result: dict, png: Path) -> None:
         values.append(c["floor"]["seconds"])
     bars = ax.bar(names, values, color=["tab:blue", "tab:gray"][: len(values)])
     runs = [c["site"]] + ([c["floor"]] if "floor" in c else [])
-    ax.bar_label(bars, labels=[f"{v:.0f} s" + cpu_label(r) for v, r in zip(values, runs)], fontsize=8)
+    ax.bar_label(bars, labels=[f"{v:.1f} s" + cpu_label(r) for v, r in zip(values, runs)], fontsize=8)
+    ax.set_ylim(0, max(values) * 1.25)  # room for the labels above the bars, below the title
     ax.set_title("1. converge, empty namespace -> every workload Ready"
                  + (f" (median of {len(c['site']['samples_seconds'])})" if len(c["site"].get("samples_seconds", [])) > 1 else "")
                  + (f"\na/b = {c.get('ratio_exact', c['ratio'])}"
