@@ -50,9 +50,8 @@ else:
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 DELETE_TIMEOUT = 120  # kubernetes.core.k8s state=absent wait_timeout default
 # A wait's poll: the run goes on at most this long after the last workload is ready (kubectl rollout status, the
-# benchmarks' floor, watches). One list call per kind each time, cheap in this process (about 5 ms of CPU for the
-# five Deployments of airflow_core); a converge ends with this wait, so half the poll is lost on average there
-# (2 s, then 0.5 s before).
+# benchmarks' floor, watches). One list call per kind each time, cheap in this process; a converge ends with this
+# wait, so half the poll is lost on average there (2 s, then 0.5 s before).
 WAIT_POLL = 0.25
 COPY_CHUNK = 1024 * 1024  # kubernetes.core.k8s_cp's chunk of stdin
 STDERR_CHANNEL, ERROR_CHANNEL = 2, 3  # kubernetes.stream.ws_client's channels

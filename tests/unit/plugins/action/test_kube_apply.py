@@ -87,7 +87,6 @@ def test_diff_shows_a_changed_config_line_as_one_line() -> None:
     assert shown.splitlines() == ["data:", "  airflow.cfg:", "  - '[core]'", "  - 'key = '", "  - other = 1", "  - ''"]
 
 
-
 def test_diff_of_an_object_the_task_gave_with_tagged_values() -> None:
     """A dry run into a namespace that does not exist yet returns the task's own object as the `after`: values of
     from_yaml carry Ansible's tags (subclasses of str, int, dict, list), which yaml.SafeDumper refuses ("cannot
@@ -101,6 +100,7 @@ def test_diff_of_an_object_the_task_gave_with_tagged_values() -> None:
     assert type(next(iter(obj))) is not str  # the test's premise: a tagged key
     assert kube_apply._diff_text(obj).splitlines() == [
         "apiVersion: v1", "data:", "  key: |", "    line 1", "    line 2", "spec:", "  items:", "  - a", "  replicas: 2"]
+
 
 def _validate(args: dict):
     from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
