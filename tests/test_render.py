@@ -542,8 +542,8 @@ def _db_wait(c: Obj) -> tuple[str | None, str | None]:
 
 
 def test_db_wait_of_each_container(render: Render) -> None:
-    """The migration Job and the wait-for-migrations init containers wait for the database in the entrypoint
-    (a try a second, 120 tries); the components' Airflow containers do not wait again (their init container did)."""
+    """The migration Job and the wait-for-migrations init containers wait for the database in their script (a try a
+    second, 120 tries); the components' Airflow containers do not wait again (their init container did)."""
     prefix = _instance(render.objects) + "-db-migrate-"
     migrate_jobs = [j for j in of_kind(render.objects, "Job") if name(j).split("/")[-1].startswith(prefix)]
     problems = [] if migrate_jobs else [f"no migration Job ({prefix}*) in the render"]
@@ -561,6 +561,30 @@ def test_db_wait_of_each_container(render: Render) -> None:
         for c in spec["containers"]:
             if c["image"] == airflow_image and _db_wait(c)[0] != "0":
                 problems.append(f"{name(obj)}/{c['name']}: CONNECTION_CHECK_MAX_COUNT {_db_wait(c)[0]}, expected 0")
+    assert not problems, "\n".join(problems)
+
+
+def test_db_wait_scripts_import_airflow_first(render: Render) -> None:
+    """The migration Job and every wait-for-migrations init container run a Python script (not an `airflow` command,
+    before which the image's entrypoint would wait with a new process per try) that compiles, imports Airflow before
+    its database wait (the import then overlaps the database's start) and runs Airflow's own command after it."""
+    scripts = [(name(j), container(pod_template(j)["spec"], "migrate") or {}, "db migrate")
+               for j in of_kind(render.objects, "Job") if container(pod_template(j)["spec"], "migrate")]
+    scripts += [(name(d), c, "db check-migrations") for d in of_kind(render.objects, "Deployment")
+                for c in pod_template(d)["spec"].get("initContainers") or [] if c["name"] == "wait-for-migrations"]
+    problems = [] if len(scripts) >= 2 else [f"expected a migration Job and wait-for-migrations init containers, found {scripts}"]
+    for where, c, command in scripts:
+        args = (c.get("command") or []) + (c.get("args") or [])
+        if args[:2] != ["python", "-c"] or len(args) != 3:
+            problems.append(f"{where}/{c.get('name')}: runs {args[:3]}, expected python -c <script>")
+            continue
+        script = args[2]
+        compile(script, f"{where}/{c['name']}", "exec")
+        imported, waited = script.find("from airflow import settings"), script.find("settings.engine.connect()")
+        run = script.find('"airflow", "' + '", "'.join(command.split()) + '"')
+        if not 0 <= imported < waited < run:
+            problems.append(f"{where}/{c['name']}: Airflow import at {imported}, database wait at {waited}, "
+                            f"`airflow {command}` at {run}: expected them in that order")
     assert not problems, "\n".join(problems)
 
 
