@@ -572,7 +572,8 @@ def test_db_wait_scripts_import_airflow_first(render: Render) -> None:
                for j in of_kind(render.objects, "Job") if container(pod_template(j)["spec"], "migrate")]
     scripts += [(name(d), c, "db check-migrations") for d in of_kind(render.objects, "Deployment")
                 for c in pod_template(d)["spec"].get("initContainers") or [] if c["name"] == "wait-for-migrations"]
-    problems = [] if len(scripts) >= 2 else [f"expected a migration Job and wait-for-migrations init containers, found {scripts}"]
+    problems = [] if len(scripts) >= 2 else [
+        f"expected a migration Job and wait-for-migrations init containers, found {scripts}"]
     for where, c, command in scripts:
         args = (c.get("command") or []) + (c.get("args") or [])
         if args[:2] != ["python", "-c"] or len(args) != 3:
