@@ -589,6 +589,32 @@ def test_db_wait_scripts_import_airflow_first(render: Render) -> None:
     assert not problems, "\n".join(problems)
 
 
+def test_database_clients_run_under_the_supervise_script(render: Render) -> None:
+    """The scheduler, the dag-processor and the triggerer (the components that exit when the database stops
+    answering) run `airflow <component>` under airflow_core's supervise script (tests/unit/test_supervise_script.py):
+    python -c <script> airflow <component>, the script the role defines, compiled; the api-server does not."""
+    expected = {"scheduler": "scheduler", "dag-processor": "dag-processor", "triggerer": "triggerer"}
+    found = {}
+    for d in of_kind(render.objects, "Deployment"):
+        for c in pod_template(d)["spec"]["containers"]:
+            args = (c.get("command") or []) + (c.get("args") or [])
+            if c["name"] in expected:
+                found[c["name"]] = args
+            elif c["name"] == "api-server":
+                assert args[:2] == ["airflow", "api-server"], args[:3]
+    problems = []
+    for component, args in found.items():
+        if len(args) != 5 or args[:2] != ["python", "-c"] or args[3:] != ["airflow", expected[component]]:
+            problems.append(f"{component}: runs {args[:2] + ['...'] + args[3:]}, expected python -c <script> airflow "
+                            f"{expected[component]}")
+            continue
+        compile(args[2], component, "exec")
+        if "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN" not in args[2] or "start_new_session=True" not in args[2]:
+            problems.append(f"{component}: the script is not the supervise script")
+    assert found, "no scheduler, dag-processor or triggerer container rendered"
+    assert not problems, "\n".join(problems)
+
+
 def test_migration_job_reads_the_components_config_and_env(render: Render) -> None:
     """The migration Job (airflow_core) runs with the scheduler's airflow.cfg (its own ConfigMap, the same file) and
     environment, except the secrets `airflow db migrate` does not need; its image is the scheduler's."""
