@@ -257,7 +257,13 @@ def test_pvc_binds_through_default_storage_class(namespace):
     assert claim["spec"]["storageClassName"] == defaults[0]
     volume = json.loads(kubectl("get", "pv", claim["spec"]["volumeName"], "-o", "json").stdout)
     assert volume["spec"]["storageClassName"] == defaults[0]
+    # Ready comes with the container's start; its first output can reach `kubectl logs` a moment later (an empty
+    # answer once under a load of 16 on 2 CPUs, CI 2026-12-07): read until it is there, up to 30 s
+    deadline = time.monotonic() + 30
     logs = kubectl("-n", namespace, "logs", "writer").stdout
+    while "persisted" not in logs and time.monotonic() < deadline:
+        time.sleep(1)
+        logs = kubectl("-n", namespace, "logs", "writer").stdout
     assert "persisted" in logs
 
 
