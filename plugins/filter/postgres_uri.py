@@ -56,6 +56,22 @@ def _port(port: object) -> int:
     return number
 
 
+_OPTION_NAME = re.compile(r"^[a-z][a-z_]*$")
+_URI_PARTS = ("host", "hostaddr", "port", "user", "password", "dbname", "sslmode", "sslrootcert")
+
+
+def _option(name: object, value: object) -> str:
+    """One ``name=value`` of the query: a libpq parameter that the URI's own arguments do not set."""
+    if not isinstance(name, str) or not _OPTION_NAME.match(name) or name in _URI_PARTS:
+        raise ValueError(f"postgres_uri: option {name!r} is not a further libpq parameter (lowercase letters and '_', "
+                         f"not one of {', '.join(_URI_PARTS)})")
+    if isinstance(value, bool) or (isinstance(value, int) and value < 0):
+        raise ValueError(f"postgres_uri: option {name}={value!r} is not a non-negative integer or a string")
+    if not isinstance(value, (int, str)):
+        raise TypeError(f"postgres_uri: option {name} must be an integer or a string, got {type(value).__name__}")
+    return f"{name}={quote(_text(name, str(value)), safe='')}"
+
+
 def postgres_uri(
     host: str,
     user: str,
@@ -64,8 +80,13 @@ def postgres_uri(
     port: int | str = 5432,
     sslmode: str | None = None,
     sslrootcert: str | None = None,
+    options: dict | None = None,
 ) -> str:
-    """Return ``postgresql://user:password@host:port/database?sslmode=...&sslrootcert=...``.
+    """Return ``postgresql://user:password@host:port/database?sslmode=...&sslrootcert=...&<options>``.
+
+    ``options`` are further libpq connection parameters (``connect_timeout``, ``keepalives_idle``, ...), in their
+    order, each a name of lowercase letters and underscores (not one of the URI's own parts) with a non-negative
+    integer or a string value.
 
     User, password and database are percent-encoded in full (only ``A-Za-z0-9-._~`` stay as they
     are; a space becomes ``%20``, never ``+``), so libpq, psycopg2 and SQLAlchemy decode the same
@@ -91,6 +112,8 @@ def postgres_uri(
     if sslrootcert is not None and sslrootcert != "":
         sslrootcert = _text("sslrootcert", sslrootcert)
         query.append("sslrootcert=" + quote(sslrootcert, safe="/"))
+    for name, value in (options or {}).items():
+        query.append(_option(name, value))
 
     uri = f"{SCHEME}://{userinfo}@{host_part}:{port_number}/{quote(database, safe='')}"
     return uri + ("?" + "&".join(query) if query else "")

@@ -309,22 +309,43 @@ stage_failures() {
   fi
 }
 
-# stage_failure_digest: for each failed stage that kept its output in .work/test-output/<stage>.log (the background
-# stages, the Molecule scenarios), its first failed tasks and errors in a few lines, just above the table: the end of
-# the output is what CI keeps.
-stage_failure_digest() {
-  local i name out lines
+# _stage_failed_outputs: "name path" for each failed stage that kept its output in .work/test-output/<stage>.log (the
+# background stages, the Molecule scenarios).
+_stage_failed_outputs() {
+  local i name
   for i in "${!STAGE_NAMES[@]}"; do
     [ "${STAGE_RCS[$i]:-0}" -ne 0 ] || continue
     name="${STAGE_NAMES[$i]% (background)}"
-    out="${REPO_ROOT}/.work/test-output/${name}.log"
-    [ -s "${out}" ] || continue
+    [ ! -s "${REPO_ROOT}/.work/test-output/${name}.log" ] || printf '%s %s\n' "${name}" "${REPO_ROOT}/.work/test-output/${name}.log"
+  done
+}
+
+# stage_failure_digest: for each of them, its first failed tasks and errors in a few lines, just above the table.
+stage_failure_digest() {
+  local name out lines
+  while read -r name out; do
     lines="$(sed 's/\x1b\[[0-9;]*m//g' "${out}" |
       grep -a -E -A8 -m4 'fatal: \[|FAILED! =>|^E   |AssertionError|ERROR[: ]|Traceback \(most recent' |
       cut -c1-240 | head -n 40)" || true
     [ -n "${lines}" ] || continue
     printf '\n--- %s: the first failures in %s\n%s\n' "${name}" "${out#"${REPO_ROOT}"/}" "${lines}" >&2
-  done
+  done < <(_stage_failed_outputs)
+}
+
+# stage_first_failures: one line for each, its first failed task (Ansible, not an ignored one) or test (pytest) and the
+# start of the error: the run's last lines, below the table and the cluster's removal, which is all that CI's summary
+# of a red run may show.
+stage_first_failures() {
+  local name out line
+  while read -r name out; do
+    line="$(sed 's/\x1b\[[0-9;]*m//g' "${out}" | awk '
+      /^TASK \[/ { task = $0; sub(/ \**$/, "", task) }
+      pending != "" { if ($0 !~ /^\.\.\.ignoring/) { print pending; pending = ""; exit } pending = "" }
+      /fatal: \[|FAILED! =>/ { pending = task " " $0 }
+      /^(FAILED|ERROR) [^ ]+::/ { print; exit }
+      END { if (pending != "") print pending }')" || true
+    [ -z "${line}" ] || printf '%s: %s\n' "${name}" "${line}" | cut -c1-400 >&2
+  done < <(_stage_failed_outputs)
 }
 
 # The deadline: CI stops a run after 90 minutes without a word of what ran. stage_deadline SECONDS starts a watchdog

@@ -21,6 +21,7 @@ cleanup() {
     tests/kind/down.sh || true
     tests/kind/down.sh multi || true
   fi
+  stage_first_failures
   ! stage_deadline_passed || [ "${rc}" -ne 0 ] || rc=1
   exit "${rc}"
 }

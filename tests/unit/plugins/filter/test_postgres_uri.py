@@ -243,3 +243,32 @@ def test_sqlalchemy_parses_the_same_values(password):
     url = sqlalchemy.engine.make_url(postgres_uri("[::1]", user="us er@x", password=password, sslmode="require"))
     assert (url.username, url.password, url.host, url.port, url.database) == ("us er@x", password, "::1", 5432, "airflow")
     assert dict(url.query) == {"sslmode": "require"}
+
+
+def test_options_follow_sslmode_in_their_order():
+    uri = postgres_uri("db", user="u", password="p", sslmode="require",
+                       options={"connect_timeout": 10, "keepalives_idle": 15, "application_name": "a b&c"})
+    assert uri == ("postgresql://u:p@db:5432/airflow?sslmode=require&connect_timeout=10&keepalives_idle=15"
+                   "&application_name=a%20b%26c")
+    assert _libpq_split(uri)["application_name"] == "a b&c"
+
+
+def test_the_role_options_reach_libpq():
+    """The role's own values (airflow_db vars/main.yml) as libpq reads them from the URI it builds."""
+    import yaml
+
+    role_vars = yaml.safe_load((_PLUGIN.parents[2] / "roles/airflow_db/vars/main.yml").read_text())
+    options = role_vars["_airflow_db_client_options"]
+    assert {"connect_timeout", "keepalives_idle", "tcp_user_timeout"} <= set(options)
+    parsed = _libpq_split(postgres_uri("db", user="u", password="p", sslmode="disable", options=options))
+    assert {k: parsed[k] for k in options} == {k: str(v) for k, v in options.items()}
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"host": "other"}, {"sslmode": "disable"}, {"dbname": "x"}, {"Bad": 1}, {"a-b": 1}, {"": 1}, {"x": -1},
+     {"x": True}, {"x": 1.5}, {"x": None}, {"x": "nul\x00"}],
+)
+def test_bad_options_are_rejected(options):
+    with pytest.raises((TypeError, ValueError), match="postgres_uri: option|must not contain"):
+        postgres_uri("db", user="u", password="p", options=options)
