@@ -381,6 +381,7 @@ def test_worker_template_matches_scheduler(render: Render) -> None:
 SECURITY_DOC = REPO / "docs" / "security.md"
 SECRET_ENV_OF = {
     "database URL": "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+    "async database URL": "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC",
     "fernet key": "AIRFLOW__CORE__FERNET_KEY",
     "JWT secret": "AIRFLOW__API_AUTH__JWT_SECRET",
     "API secret key": "AIRFLOW__API__SECRET_KEY",
@@ -389,7 +390,8 @@ SECRET_ENV_OF = {
     # airflow_core_remote_logging.connection_secret_ref: AIRFLOW_CONN_<[logging] remote_log_conn_id, upper case>
     "remote logging connection": "AIRFLOW_CONN_*",
 }
-SECRETS_IN_CFG = (("core", "fernet_key"), ("database", "sql_alchemy_conn"), ("api", "secret_key"), ("api_auth", "jwt_secret"))
+SECRETS_IN_CFG = (("core", "fernet_key"), ("database", "sql_alchemy_conn"), ("database", "sql_alchemy_conn_async"),
+                  ("api", "secret_key"), ("api_auth", "jwt_secret"))
 
 
 def secrets_table() -> dict[str, dict[str, bool]]:

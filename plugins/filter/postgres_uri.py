@@ -81,8 +81,15 @@ def postgres_uri(
     sslmode: str | None = None,
     sslrootcert: str | None = None,
     options: dict | None = None,
+    driver: str = "",
 ) -> str:
     """Return ``postgresql://user:password@host:port/database?sslmode=...&sslrootcert=...&<options>``.
+
+    With ``driver="asyncpg"``, the URI of SQLAlchemy's asyncpg dialect (Airflow's ``sql_alchemy_conn_async``):
+    ``postgresql+asyncpg://user:password@host:port/database?dsn=<postgresql://?sslmode=...&sslrootcert=...>``. The
+    dialect hands every query parameter to ``asyncpg.connect()`` as a keyword, which knows neither ``sslmode`` nor
+    ``sslrootcert`` (a URI with them fails at the first connection) but parses both from its ``dsn``. libpq's
+    ``options`` have no place there (asyncpg would send them to the server as settings): giving both is an error.
 
     ``options`` are further libpq connection parameters (``connect_timeout``, ``keepalives_idle``, ...), in their
     order, each a name of lowercase letters and underscores (not one of the URI's own parts) with a non-negative
@@ -103,6 +110,11 @@ def postgres_uri(
     if password:
         userinfo += ":" + quote(password, safe="")
 
+    if driver not in ("", "asyncpg"):
+        raise ValueError(f"postgres_uri: driver {driver!r} is not one of '' (libpq's URI) or 'asyncpg'")
+    if driver and options:
+        raise ValueError("postgres_uri: options are libpq's; asyncpg's URI takes none")
+
     query = []
     if sslmode is not None and sslmode != "":
         sslmode = _text("sslmode", sslmode)
@@ -115,7 +127,10 @@ def postgres_uri(
     for name, value in (options or {}).items():
         query.append(_option(name, value))
 
-    uri = f"{SCHEME}://{userinfo}@{host_part}:{port_number}/{quote(database, safe='')}"
+    if driver and query:
+        query = ["dsn=" + quote(f"{SCHEME}://?" + "&".join(query), safe="")]
+    scheme = f"{SCHEME}+{driver}" if driver else SCHEME
+    uri = f"{scheme}://{userinfo}@{host_part}:{port_number}/{quote(database, safe='')}"
     return uri + ("?" + "&".join(query) if query else "")
 
 

@@ -272,3 +272,25 @@ def test_the_role_options_reach_libpq():
 def test_bad_options_are_rejected(options):
     with pytest.raises((TypeError, ValueError), match="postgres_uri: option|must not contain"):
         postgres_uri("db", user="u", password="p", options=options)
+
+
+def test_asyncpg_uri_carries_the_tls_settings_in_its_dsn():
+    uri = postgres_uri("db.example.com", user="air flow", password="p@ss", sslmode="verify-full",
+                       sslrootcert="/opt/airflow/db-ca/ca.crt", driver="asyncpg")
+    parts = urlsplit(uri)
+    assert parts.scheme == "postgresql+asyncpg"
+    assert (unquote(parts.username), unquote(parts.password), parts.hostname, parts.port) == (
+        "air flow", "p@ss", "db.example.com", 5432)
+    # SQLAlchemy hands asyncpg.connect() one keyword, dsn, whose own query holds what libpq's URI holds
+    assert parse_qs(parts.query) == {"dsn": ["postgresql://?sslmode=verify-full&sslrootcert=/opt/airflow/db-ca/ca.crt"]}
+
+
+def test_asyncpg_uri_without_tls_settings_has_no_query():
+    assert postgres_uri("db", user="u", password="p", driver="asyncpg") == "postgresql+asyncpg://u:p@db:5432/airflow"
+
+
+def test_asyncpg_uri_refuses_libpq_options_and_unknown_drivers():
+    with pytest.raises(ValueError, match="options are libpq's"):
+        postgres_uri("db", user="u", password="p", driver="asyncpg", options={"connect_timeout": 10})
+    with pytest.raises(ValueError, match="driver"):
+        postgres_uri("db", user="u", password="p", driver="psycopg")
