@@ -51,6 +51,8 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "plugins" / "filter"))
+from postgres_uri import postgres_uri  # noqa: E402  the URIs the collection writes, built the same way (stdlib only)
 WORK = REPO / ".work" / "bench"
 DAGS_DIR = REPO / "tests" / "benchmarks" / "dags"
 INSTANCE = "airflow"
@@ -262,11 +264,13 @@ def site(ns: str, label: str, *, check_mode: bool = False, config: dict | None =
 def floor_secret_values(ns: str) -> dict[str, dict[str, str]]:
     """Values for the blanked Secrets of render.yml, generated here once (never printed)."""
     pg_password = secrets.token_hex(16)
+    host = f"{INSTANCE}-postgres.{ns}.svc"
     admin_password = secrets.token_hex(12)
     return {
         f"{INSTANCE}-postgres": {"username": "airflow", "password": pg_password, "database": "airflow"},
         f"{INSTANCE}-metadata-db": {
-            "connection": f"postgresql://airflow:{pg_password}@{INSTANCE}-postgres.{ns}.svc:5432/airflow?sslmode=disable"},
+            "connection": postgres_uri(host, "airflow", pg_password, sslmode="disable"),
+            "connection-async": postgres_uri(host, "airflow", pg_password, sslmode="disable", driver="asyncpg")},
         f"{INSTANCE}-secrets": {
             "fernet-key": base64.urlsafe_b64encode(os.urandom(32)).decode(),
             "api-secret-key": secrets.token_hex(24),
